@@ -1,0 +1,218 @@
+/**
+ * Notary's canonical JSON (the bytes that are signed) and Go's file form (the bytes that are stored).
+ *
+ * Canonical form (docker/go canonical/json, OLPC-style): object members sorted by the UTF-8 bytes of their
+ * keys, no whitespace, strings escape only `"` and `\` (everything else — control characters, `<>&`,
+ * U+2028, non-ASCII — is raw), numbers are integers only. This is NOT RFC 8785: JCS sorts by UTF-16 code
+ * units and escapes control characters, which changes the signed bytes of real Notary targets.
+ *
+ * Verification re-encodes the *parsed* `signed` value (numbers as doubles, exactly like Go's generic map
+ * decode) and checks the signature over that, never over the file substring.
+ */
+import { FormatError } from './errors.js';
+
+/**
+ * Orders two strings by their UTF-8 bytes. UTF-16 code-unit order equals UTF-8 byte order except that
+ * surrogates (U+D800–U+DFFF, i.e. characters above U+FFFF) must sort after U+E000–U+FFFF. Shifting the two
+ * ranges at the first differing unit fixes that without encoding anything.
+ */
+export function compareUtf8(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800) x += x < 0xe000 ? 0x2000 : -0x800;
+    if (y >= 0xd800) y += y < 0xe000 ? 0x2000 : -0x800;
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+/** Keys whose UTF-16 order could differ from UTF-8 order contain a code unit >= U+D800. */
+function needsUtf8Sort(keys: string[]): boolean {
+  for (const k of keys) {
+    for (let i = 0; i < k.length; i++) if (k.charCodeAt(i) >= 0xd800) return true;
+  }
+  return false;
+}
+
+export function sortedKeys(obj: object): string[] {
+  const keys = Object.keys(obj);
+  // Default sort compares UTF-16 code units and is several times faster than a comparator callback.
+  if (needsUtf8Sort(keys)) keys.sort(compareUtf8);
+  else keys.sort();
+  return keys;
+}
+
+const QUOTE_OR_BACKSLASH = /["\\]/;
+
+function canonicalString(s: string): string {
+  if (!QUOTE_OR_BACKSLASH.test(s)) return '"' + s + '"';
+  return '"' + s.replace(/["\\]/g, (c) => '\\' + c) + '"';
+}
+
+function canonicalNumber(n: number, path: string): string {
+  if (!Number.isFinite(n) || !Number.isInteger(n)) {
+    throw new FormatError('UNSUPPORTED_VALUE', `json: unsupported value: ${n} (canonical JSON allows integers only)`, {
+      where: path || '/',
+    });
+  }
+  if (Number.isSafeInteger(n)) return String(n === 0 ? 0 : n); // -0 prints as 0, as Go's int64 conversion does
+  // Go prints integral floats through an int64 conversion; above 2^63 Go's result is undefined, so refuse.
+  if (Math.abs(n) >= 2 ** 63) {
+    throw new FormatError('UNSUPPORTED_VALUE', `json: unsupported value: ${n} (outside int64)`, { where: path || '/' });
+  }
+  return BigInt(n).toString();
+}
+
+function encodeInto(value: unknown, out: string[], path: string, depth: number): void {
+  if (depth > 512) throw new FormatError('UNSUPPORTED_VALUE', 'JSON nested too deeply', { where: path || '/' });
+  switch (typeof value) {
+    case 'string':
+      out.push(canonicalString(value));
+      return;
+    case 'number':
+      out.push(canonicalNumber(value, path));
+      return;
+    case 'boolean':
+      out.push(value ? 'true' : 'false');
+      return;
+    case 'object': {
+      if (value === null) {
+        out.push('null');
+        return;
+      }
+      if (Array.isArray(value)) {
+        out.push('[');
+        for (let i = 0; i < value.length; i++) {
+          if (i > 0) out.push(',');
+          encodeInto(value[i], out, path, depth + 1);
+        }
+        out.push(']');
+        return;
+      }
+      out.push('{');
+      let first = true;
+      const obj = value as Record<string, unknown>;
+      for (const key of sortedKeys(obj)) {
+        const v = obj[key];
+        if (v === undefined) continue; // absent, like Go's omitempty on the structs we build
+        if (!first) out.push(',');
+        first = false;
+        out.push(canonicalString(key), ':');
+        encodeInto(v, out, path, depth + 1);
+      }
+      out.push('}');
+      return;
+    }
+    default:
+      throw new FormatError('UNSUPPORTED_VALUE', `json: unsupported type: ${typeof value}`, { where: path || '/' });
+  }
+}
+
+/** The canonical JSON text of a JSON value (encode with utf8Encode to get the signed bytes). */
+export function canonicalize(value: unknown): string {
+  const out: string[] = [];
+  encodeInto(value, out, '', 0);
+  return out.join('');
+}
+
+const HTML_UNSAFE = /[<>&\u2028\u2029]/g;
+const HTML_ESCAPES: Record<string, string> = {
+  '<': '\\u003c',
+  '>': '\\u003e',
+  '&': '\\u0026',
+  '\u2028': '\\u2028',
+  '\u2029': '\\u2029',
+};
+
+/**
+ * Go's encoding/json compacts embedded raw JSON with HTML escaping. Applied to canonical text this only
+ * touches string contents (these characters cannot appear outside strings in JSON).
+ */
+export function goHtmlEscape(text: string): string {
+  return text.replace(HTML_UNSAFE, (c) => HTML_ESCAPES[c]!);
+}
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f]/;
+
+/** True if the canonical text has a raw control character, which Go's envelope encoder refuses. */
+export function hasRawControlCharacter(canonicalText: string): boolean {
+  return CONTROL.test(canonicalText);
+}
+
+/**
+ * A string as Go's standard encoder writes it (not canonical): escapes `"`, `\`, control characters
+ * (`\n`, `\r`, `\t`, else `\u00XX`), `<>&` and U+2028/U+2029. Used for envelopes and changelists.
+ */
+export function goJsonString(s: string): string {
+  let out = '"';
+  let start = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    let esc: string | undefined;
+    if (c === 0x22) esc = '\\"';
+    else if (c === 0x5c) esc = '\\\\';
+    else if (c < 0x20) {
+      esc = c === 0x0a ? '\\n' : c === 0x0d ? '\\r' : c === 0x09 ? '\\t' : '\\u00' + c.toString(16).padStart(2, '0');
+    } else if (c === 0x3c) esc = '\\u003c';
+    else if (c === 0x3e) esc = '\\u003e';
+    else if (c === 0x26) esc = '\\u0026';
+    else if (c === 0x2028) esc = '\\u2028';
+    else if (c === 0x2029) esc = '\\u2029';
+    else if (c >= 0xd800 && c <= 0xdfff) {
+      // A lone surrogate is invalid UTF-8 territory; Go writes U+FFFD for invalid input.
+      const pair =
+        c < 0xdc00 && i + 1 < s.length && s.charCodeAt(i + 1) >= 0xdc00 && s.charCodeAt(i + 1) <= 0xdfff;
+      if (pair) {
+        i++;
+        continue;
+      }
+      esc = '\\ufffd';
+    }
+    if (esc !== undefined) {
+      out += s.slice(start, i) + esc;
+      start = i + 1;
+    }
+  }
+  return out + s.slice(start) + '"';
+}
+
+/**
+ * Parses JSON text, turning the SyntaxError into a typed error naming the input. Numbers become doubles,
+ * duplicate keys keep the last value, and invalid UTF-8 (already replaced by the byte decoder) is U+FFFD:
+ * the same generic values Go's decoder produces for verification.
+ */
+export function parseJson(text: string, where: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new FormatError('MALFORMED_JSON', `${where}: invalid JSON: ${(err as Error).message}`, { where, cause: err });
+  }
+}
+
+/**
+ * Removes insignificant whitespace from JSON text without reinterpreting anything else (escapes, number
+ * spellings and key order are kept), like Go's json.Compact.
+ */
+export function compactJson(text: string): string {
+  let out = '';
+  let inString = false;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c === 0x22) inString = true;
+    else if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) {
+      out += text.slice(start, i);
+      start = i + 1;
+    }
+  }
+  return out + text.slice(start);
+}

@@ -1,0 +1,355 @@
+/**
+ * The TUF metadata model as Notary 0.7 writes it.
+ *
+ * A parsed file keeps `signed` exactly as decoded (unknown fields included): verification re-canonicalises
+ * that value, as Go does, so nothing that was signed is lost. Writing goes through `goNormalSigned`, which
+ * rebuilds the object with exactly the fields Go's structs have, in the shapes Go would re-serialise
+ * (omitted empty `paths`, no `custom: null`, times in Go's format). The server hashes its own
+ * re-serialisation of what we upload, so anything we write must already be in that form (facts §1.9).
+ */
+import { z } from 'zod';
+import { canonicalize, goHtmlEscape, goJsonString, hasRawControlCharacter, parseJson } from './canonical.js';
+import { utf8Decode, utf8Encode } from './bytes.js';
+import { FormatError } from './errors.js';
+import { formatGoTime, parseGoTime, type GoTime } from './time.js';
+
+export const ROOT = 'root';
+export const TARGETS = 'targets';
+export const SNAPSHOT = 'snapshot';
+export const TIMESTAMP = 'timestamp';
+export const BASE_ROLES = [ROOT, TARGETS, SNAPSHOT, TIMESTAMP] as const;
+export type BaseRoleName = (typeof BASE_ROLES)[number];
+
+export const TYPE_OF_ROLE = { root: 'Root', targets: 'Targets', snapshot: 'Snapshot', timestamp: 'Timestamp' } as const;
+export type SignedType = (typeof TYPE_OF_ROLE)[BaseRoleName];
+
+// ---------------------------------------------------------------------------------------------------
+// JSON shapes (zod). Loose objects: unknown fields are kept, because they are part of the signed bytes.
+
+/** A non-negative integer that fits Go's int / int64 decode (1.0 and "1" are refused there too). */
+const goInt = z.number().int().refine((n) => Math.abs(n) < 2 ** 63, 'integer out of range');
+const base64 = z.string().regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, 'invalid base64');
+
+export const keySchema = z.looseObject({
+  keytype: z.string(),
+  keyval: z.looseObject({
+    private: base64.nullable().optional(),
+    public: base64,
+  }),
+});
+export type KeyJson = z.infer<typeof keySchema>;
+
+export const roleKeysSchema = z.looseObject({
+  keyids: z.array(z.string()).nullable(),
+  threshold: goInt,
+});
+export type RoleKeysJson = z.infer<typeof roleKeysSchema>;
+
+export const hashesSchema = z.record(z.string(), base64).nullable();
+
+export const fileMetaSchema = z.looseObject({
+  custom: z.unknown().optional(),
+  hashes: hashesSchema,
+  length: goInt,
+});
+export type FileMetaJson = z.infer<typeof fileMetaSchema>;
+
+const commonFields = {
+  expires: z.string(),
+  version: goInt,
+};
+
+export const rootSchema = z.looseObject({
+  _type: z.string(),
+  consistent_snapshot: z.boolean().nullable().optional(),
+  keys: z.record(z.string(), keySchema).nullable(),
+  roles: z.record(z.string(), roleKeysSchema.nullable()).nullable(),
+  ...commonFields,
+});
+export type RootSigned = z.infer<typeof rootSchema>;
+
+export const delegationRoleSchema = z.looseObject({
+  keyids: z.array(z.string()).nullable(),
+  name: z.string(),
+  paths: z.array(z.string()).nullable().optional(),
+  threshold: goInt,
+});
+export type DelegationRoleJson = z.infer<typeof delegationRoleSchema>;
+
+export const delegationsSchema = z.looseObject({
+  keys: z.record(z.string(), keySchema).nullable().optional(),
+  roles: z.array(delegationRoleSchema).nullable().optional(),
+});
+
+/**
+ * A targets map can hold 100,000 entries; a per-entry zod object parse dominates the cost, so entries are
+ * checked by a plain loop (same rules as fileMetaSchema).
+ */
+const targetsMapSchema = z.custom<Record<string, FileMetaJson> | null>(
+  (v) => v === null || (typeof v === 'object' && !Array.isArray(v)),
+  'expected an object',
+);
+
+export const targetsSchema = z.looseObject({
+  _type: z.string(),
+  delegations: delegationsSchema.nullable().optional(),
+  targets: targetsMapSchema.optional(),
+  ...commonFields,
+});
+export type TargetsSigned = z.infer<typeof targetsSchema>;
+
+export const snapshotSchema = z.looseObject({
+  _type: z.string(),
+  meta: z.record(z.string(), fileMetaSchema).nullable(),
+  ...commonFields,
+});
+export type SnapshotSigned = z.infer<typeof snapshotSchema>;
+
+export const timestampSchema = z.looseObject({
+  _type: z.string(),
+  meta: z.record(z.string(), fileMetaSchema).nullable(),
+  ...commonFields,
+});
+export type TimestampSigned = z.infer<typeof timestampSchema>;
+
+export const signatureSchema = z.looseObject({
+  keyid: z.string(),
+  method: z.string(),
+  sig: base64,
+});
+export type SignatureJson = z.infer<typeof signatureSchema>;
+
+export interface SignedByType {
+  Root: RootSigned;
+  Targets: TargetsSigned;
+  Snapshot: SnapshotSigned;
+  Timestamp: TimestampSigned;
+}
+export type AnySigned = RootSigned | TargetsSigned | SnapshotSigned | TimestampSigned;
+
+const schemaByType = {
+  Root: rootSchema,
+  Targets: targetsSchema,
+  Snapshot: snapshotSchema,
+  Timestamp: timestampSchema,
+} as const;
+
+// ---------------------------------------------------------------------------------------------------
+
+function describeZodError(err: z.ZodError): string {
+  const issue = err.issues[0];
+  if (!issue) return 'invalid';
+  const path = issue.path.map(String).join('.');
+  return `${path ? path + ': ' : ''}${issue.message}`;
+}
+
+function checkTargetEntries(targets: Record<string, unknown>, where: string): void {
+  for (const name in targets) {
+    const entry = targets[name];
+    const r = fileMetaSchema.safeParse(entry);
+    if (!r.success) {
+      throw new FormatError('MALFORMED_METADATA', `${where}: target ${JSON.stringify(name)}: ${describeZodError(r.error)}`, {
+        where,
+      });
+    }
+  }
+}
+
+/** A signed metadata file: its typed `signed` value, its signatures, and (when read) its exact bytes. */
+export class Metadata<T extends SignedType = SignedType> {
+  readonly type: T;
+  readonly signed: SignedByType[T];
+  readonly signatures: SignatureJson[];
+  /** The exact file bytes this was parsed from; hashes in parent metadata are over these. */
+  readonly bytes: Uint8Array | undefined;
+  /** Role name this was read as (for delegations `targets/x`); used in messages. */
+  readonly role: string;
+  private canonicalCache: Uint8Array | undefined;
+  private expiresCache: GoTime | undefined;
+
+  constructor(type: T, signed: SignedByType[T], signatures: SignatureJson[], role: string, bytes?: Uint8Array) {
+    this.type = type;
+    this.signed = signed;
+    this.signatures = signatures;
+    this.role = role;
+    this.bytes = bytes;
+  }
+
+  get version(): number {
+    return this.signed.version;
+  }
+
+  get expires(): GoTime {
+    this.expiresCache ??= parseGoTime(this.signed.expires, `${this.role}.expires`);
+    return this.expiresCache;
+  }
+
+  /** The bytes signatures are checked over: Notary canonical JSON of the decoded `signed` value. */
+  canonicalSigned(): Uint8Array {
+    this.canonicalCache ??= utf8Encode(canonicalize(this.signed));
+    return this.canonicalCache;
+  }
+
+  /**
+   * Parses a metadata file. `role` is the role it is expected to be (`root`, `targets/releases`, ...);
+   * the `_type` must match Notary's type for that role.
+   */
+  static fromBytes<R extends string>(bytes: Uint8Array, role: R): Metadata<TypeForRole<R>> {
+    const text = utf8Decode(bytes);
+    const where = role;
+    const doc = parseJson(text, where);
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+      throw new FormatError('MALFORMED_METADATA', `${where}: metadata is not a JSON object`, { where });
+    }
+    const envelope = doc as Record<string, unknown>;
+    const signedValue = envelope['signed'];
+    if (typeof signedValue !== 'object' || signedValue === null || Array.isArray(signedValue)) {
+      throw new FormatError('MALFORMED_METADATA', `${where}: "signed" is missing or not an object`, { where });
+    }
+    const sigs = envelope['signatures'] ?? null;
+    const sigResult = z.array(signatureSchema).nullable().safeParse(sigs);
+    if (!sigResult.success) {
+      throw new FormatError('MALFORMED_METADATA', `${where}: signatures: ${describeZodError(sigResult.error)}`, { where });
+    }
+    const type = typeForRole(role);
+    const schema = schemaByType[type];
+    const result = schema.safeParse(signedValue);
+    if (!result.success) {
+      throw new FormatError('MALFORMED_METADATA', `${where}: ${describeZodError(result.error)}`, { where });
+    }
+    if (type === 'Targets') {
+      const targets = (signedValue as { targets?: unknown }).targets;
+      if (targets) checkTargetEntries(targets as Record<string, unknown>, where);
+    }
+    // Keep the decoded object itself, not zod's copy: it is what was signed, unknown fields included.
+    const md = new Metadata(type, signedValue as SignedByType[typeof type], sigResult.data ?? [], role, bytes);
+    if (md.signed._type !== type) {
+      throw new FormatError('MALFORMED_METADATA', `${where}: expected type ${type}, not ${md.signed._type}`, { where });
+    }
+    md.expires; // parse now so a bad time is a format error at load, not later
+    return md as unknown as Metadata<TypeForRole<R>>;
+  }
+
+  /** The Go-normal file bytes of this metadata (what Go would write for the same content). */
+  toBytes(): Uint8Array {
+    return serializeEnvelope(goNormalSigned(this.type, this.signed, this.role), this.signatures);
+  }
+}
+
+export type TypeForRole<R extends string> = R extends 'root'
+  ? 'Root'
+  : R extends 'snapshot'
+    ? 'Snapshot'
+    : R extends 'timestamp'
+      ? 'Timestamp'
+      : 'Targets';
+
+export function typeForRole(role: string): SignedType {
+  switch (role) {
+    case ROOT:
+      return 'Root';
+    case SNAPSHOT:
+      return 'Snapshot';
+    case TIMESTAMP:
+      return 'Timestamp';
+    default:
+      return 'Targets';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Go-normal form
+
+function normalKey(k: KeyJson): KeyJson {
+  return { keytype: k.keytype, keyval: { private: k.keyval.private ?? null, public: k.keyval.public } };
+}
+
+function normalKeys(keys: Record<string, KeyJson> | null | undefined): Record<string, KeyJson> | null {
+  if (keys === null || keys === undefined) return null;
+  const out: Record<string, KeyJson> = {};
+  for (const id in keys) out[id] = normalKey(keys[id]!);
+  return out;
+}
+
+function normalFileMeta(f: FileMetaJson): FileMetaJson {
+  const out: FileMetaJson = { hashes: f.hashes === undefined ? null : f.hashes, length: f.length };
+  // Go keeps custom as raw JSON and omits it when absent or null.
+  if (f.custom !== undefined && f.custom !== null) out.custom = f.custom;
+  return out;
+}
+
+function normalFiles(files: Record<string, FileMetaJson> | null | undefined): Record<string, FileMetaJson> | null {
+  if (files === null || files === undefined) return null;
+  const out: Record<string, FileMetaJson> = {};
+  for (const name in files) out[name] = normalFileMeta(files[name]!);
+  return out;
+}
+
+function normalTime(expires: string, role: string): string {
+  return formatGoTime(parseGoTime(expires, `${role}.expires`));
+}
+
+/** Rebuilds `signed` with exactly Go's struct fields and zero values. */
+export function goNormalSigned(type: SignedType, signed: AnySigned, role: string): AnySigned {
+  switch (type) {
+    case 'Root': {
+      const r = signed as RootSigned;
+      const roles: Record<string, RoleKeysJson | null> | null = r.roles === null ? null : {};
+      if (r.roles && roles) {
+        for (const name in r.roles) {
+          const role = r.roles[name];
+          roles[name] = role ? { keyids: role.keyids ?? null, threshold: role.threshold } : null;
+        }
+      }
+      return {
+        _type: 'Root',
+        consistent_snapshot: r.consistent_snapshot ?? false,
+        expires: normalTime(r.expires, role),
+        keys: normalKeys(r.keys),
+        roles,
+        version: r.version,
+      };
+    }
+    case 'Targets': {
+      const t = signed as TargetsSigned;
+      const d = t.delegations ?? {};
+      return {
+        _type: 'Targets',
+        delegations: {
+          keys: normalKeys(d.keys),
+          roles:
+            d.roles === null || d.roles === undefined
+              ? null
+              : d.roles.map((dr) => {
+                  const out: DelegationRoleJson = { keyids: dr.keyids ?? null, name: dr.name, threshold: dr.threshold };
+                  if (dr.paths && dr.paths.length > 0) out.paths = dr.paths; // omitempty
+                  return out;
+                }),
+        },
+        expires: normalTime(t.expires, role),
+        targets: normalFiles(t.targets),
+        version: t.version,
+      };
+    }
+    case 'Snapshot':
+    case 'Timestamp': {
+      const s = signed as SnapshotSigned;
+      return { _type: type, expires: normalTime(s.expires, role), meta: normalFiles(s.meta), version: s.version };
+    }
+  }
+}
+
+/**
+ * The file bytes: `{"signed":<canonical, HTML-escaped>,"signatures":[...]}`, no whitespace, no newline.
+ * Go refuses raw control characters inside the embedded canonical text, so we do too.
+ */
+export function serializeEnvelope(signed: AnySigned, signatures: readonly SignatureJson[]): Uint8Array {
+  const canonical = canonicalize(signed);
+  if (hasRawControlCharacter(canonical)) {
+    throw new FormatError('UNSUPPORTED_VALUE', 'metadata contains a control character in a string; Notary cannot store it');
+  }
+  const sigs = signatures
+    .map((s) => `{"keyid":${goJsonString(s.keyid)},"method":${goJsonString(s.method.toLowerCase())},"sig":${goJsonString(s.sig)}}`)
+    .join(',');
+  return utf8Encode(`{"signed":${goHtmlEscape(canonical)},"signatures":[${sigs}]}`);
+}
