@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The one test command (README, .ci/run): installs what the suites need on a fresh machine, builds,
+# runs every vitest suite, and ends with the plain line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v notary >/dev/null 2>&1 || need+=(notary)
+command -v notary-server >/dev/null 2>&1 || need+=(notary)
+command -v softhsm2-util >/dev/null 2>&1 || need+=(softhsm2)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}" >&2
+  apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >&2 || {
+    echo "could not install ${need[*]}" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+  }
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund >&2 || { echo "npm ci failed" >&2; echo "0 passed, 1 failed"; exit 1; }
+fi
+
+# Notary's own fixtures/compatibility, from the Debian source package (cached in node_modules/.cache).
+bash scripts/notary-fixtures.sh >/dev/null || { echo "could not fetch Notary fixtures" >&2; echo "0 passed, 1 failed"; exit 1; }
+
+# Type errors fail the run: the build is also what the CLI and demo run.
+npm run -s build >&2 || { echo "build (tsc) failed" >&2; echo "0 passed, 1 failed"; exit 1; }
+
+results=$(mktemp)
+npx vitest run --reporter=default --reporter=json --outputFile="$results" "$@"
+status=$?
+node scripts/summarize-tests.mjs "$results" || status=1
+rm -f "$results"
+exit $status

@@ -1,0 +1,130 @@
+/**
+ * Reading a trusted collection: the delegation walk (which roles to admit, in Notary's order), and target
+ * listing and lookup over what was admitted. The walk takes a file getter, so the same code serves a
+ * directory of files, a cache, or a remote server (the IO layers supply the getter).
+ */
+import { compareUtf8 } from './canonical.js';
+import { NotaryError, TargetNotFoundError } from './errors.js';
+import type { FileMetaJson } from './metadata.js';
+import { childRoles, type DelegatedRole } from './targets.js';
+import { isSkippableDelegationError, type TrustedMetadataSet, type TrustedRole } from './trusted.js';
+import { pathAllowed } from './verify.js';
+
+export type RoleGetter = (role: string, meta: FileMetaJson) => Promise<Uint8Array | undefined> | Uint8Array | undefined;
+
+export interface WalkReport {
+  /** Delegations skipped because they were expired or below threshold (Notary warns and goes on). */
+  readonly skipped: { role: string; error: NotaryError }[];
+}
+
+/**
+ * Admits the delegation tree below `targets` (which must already be trusted), pre-order depth-first with
+ * children in their parent's `roles` order, as Notary's client does. Roles the snapshot does not list are
+ * not fetched; expired or below-threshold roles are skipped with their subtree; other errors abort.
+ * `shouldVisit` lets a lookup prune roles whose paths cannot contain the target.
+ */
+export async function walkDelegations(
+  set: TrustedMetadataSet,
+  getRole: RoleGetter,
+  shouldVisit: (role: DelegatedRole) => boolean = () => true,
+): Promise<WalkReport> {
+  const targets = set.targets;
+  if (!targets) throw new NotaryError('OUT_OF_ORDER', 'targets must be trusted before its delegations', { where: 'targets' });
+  const skipped: WalkReport['skipped'] = [];
+  const stack: DelegatedRole[] = childRoles(targets.role, targets.metadata.signed).reverse();
+  while (stack.length > 0) {
+    const role = stack.pop()!;
+    if (set.roles.has(role.name) || !shouldVisit(role)) continue;
+    const meta = set.snapshotMeta(role.name);
+    if (!meta) continue;
+    const bytes = await getRole(role.name, meta);
+    if (bytes === undefined) {
+      throw new NotaryError('NOT_FOUND', `${role.name} trust data unavailable.  Has a notary repository been initialized?`, {
+        where: role.name,
+      });
+    }
+    let trusted: TrustedRole;
+    try {
+      trusted = set.updateDelegation(role.name, bytes);
+    } catch (err) {
+      if (isSkippableDelegationError(err)) {
+        skipped.push({ role: role.name, error: err as NotaryError });
+        continue;
+      }
+      throw err;
+    }
+    const children = childRoles(trusted.role, trusted.metadata.signed);
+    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
+  }
+  return { skipped };
+}
+
+export interface TargetRecord {
+  readonly name: string;
+  readonly role: string;
+  readonly length: number;
+  readonly hashes: Readonly<Record<string, string>>;
+  readonly custom?: unknown;
+  /** TUF key IDs whose signatures on the role verified. */
+  readonly signers: readonly string[];
+}
+
+function record(name: string, meta: FileMetaJson, role: TrustedRole): TargetRecord {
+  const rec: TargetRecord = {
+    name,
+    role: role.role.name,
+    length: meta.length,
+    hashes: meta.hashes ?? {},
+    signers: role.signers,
+    ...(meta.custom !== undefined ? { custom: meta.custom } : {}),
+  };
+  return rec;
+}
+
+/**
+ * Trusted roles breadth-first from `start` (default `targets`), children in `roles` order: Notary's
+ * listing and lookup order, in which the top-level role wins over delegations.
+ */
+export function rolesBreadthFirst(set: TrustedMetadataSet, start = 'targets'): TrustedRole[] {
+  const first = set.roles.get(start);
+  if (!first) return [];
+  const out: TrustedRole[] = [];
+  const queue: TrustedRole[] = [first];
+  for (let i = 0; i < queue.length; i++) {
+    const role = queue[i]!;
+    out.push(role);
+    for (const child of childRoles(role.role, role.metadata.signed)) {
+      const trusted = set.roles.get(child.name);
+      if (trusted) queue.push(trusted);
+    }
+  }
+  return out;
+}
+
+/** Every target visible in the collection: first-seen per name, only within each role's paths. */
+export function listTargets(set: TrustedMetadataSet, roles: readonly string[] = ['targets']): TargetRecord[] {
+  const seen = new Map<string, TargetRecord>();
+  for (const start of roles) {
+    for (const role of rolesBreadthFirst(set, start)) {
+      if (start !== role.role.name && roles.includes(role.role.name)) continue;
+      const files = role.metadata.signed.targets ?? {};
+      for (const name in files) {
+        if (seen.has(name) || !pathAllowed(role.role.paths, name)) continue;
+        seen.set(name, record(name, files[name]!, role));
+      }
+    }
+  }
+  // Go sorts names by bytes, i.e. UTF-8 order.
+  return [...seen.values()].sort((a, b) => compareUtf8(a.name, b.name));
+}
+
+/** The first role (breadth-first) that lists `name` within its paths, as Notary's lookup answers. */
+export function lookupTarget(set: TrustedMetadataSet, name: string, roles: readonly string[] = ['targets']): TargetRecord {
+  for (const start of roles) {
+    for (const role of rolesBreadthFirst(set, start)) {
+      const meta = role.metadata.signed.targets?.[name];
+      if (meta && pathAllowed(role.role.paths, name)) return record(name, meta, role);
+    }
+  }
+  throw new TargetNotFoundError('TARGET_NOT_FOUND', `No valid trust data for ${name}`, { where: name });
+}

@@ -1,0 +1,230 @@
+/**
+ * Root metadata: structure, Notary's x509 root-certificate rules, trust pinning and rotation.
+ *
+ * A new root R (with the previously trusted root P, if any) is accepted when: R is well formed; R's root
+ * keys yield valid leaf certificates for the GUN; if P exists, R carries P's threshold of signatures from
+ * P's certificates (their expiry is not checked); the certificates pass trust pinning (certs by TUF key ID,
+ * `*` prefixes, a CA check, else TOFU unless disabled); and R carries its own threshold of signatures from
+ * the remaining certificates, re-encoded as Notary re-encodes them (leaf + valid intermediates as PEM).
+ */
+import { toBase64, utf8Encode } from './bytes.js';
+import { FormatError, RootTrustError } from './errors.js';
+import { keyCertificates, publicKeyJson, tufKeyId, type PublicKeyLike } from './keys.js';
+import { BASE_ROLES, type Metadata, type RootSigned } from './metadata.js';
+import { DAY_MS } from './time.js';
+import { checkHashStructure, verifyThreshold, type RoleKeys, type VerifyContext } from './verify.js';
+import { certificateToPem, type Certificate } from './x509.js';
+
+export interface TrustPinning {
+  /** GUN (or `prefix*`) → allowed root certificate TUF key IDs. */
+  readonly certs?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * GUN prefix → CA certificates. Checking a leaf against them needs chain verification, which the caller
+   * supplies as `caCheck` (the IO layer loads the bundle; see src/node).
+   */
+  readonly ca?: Readonly<Record<string, unknown>>;
+  readonly caCheck?: (gunPrefix: string, leaf: Certificate, intermediates: Certificate[]) => boolean;
+  readonly disableTofu?: boolean;
+}
+
+/** Notary's root structure rule: every base role present, threshold >= 1, every key ID in `keys`. */
+export function checkRootStructure(root: Metadata<'Root'>): void {
+  const signed = root.signed;
+  const fail = (msg: string) => new FormatError('MALFORMED_METADATA', `root type metadata invalid: ${msg}`, { where: 'root' });
+  if (signed.version < 1) throw fail('version cannot be less than 1');
+  for (const name of BASE_ROLES) {
+    const role = signed.roles?.[name];
+    if (!role) throw fail(`missing ${name} role specification`);
+    if (role.threshold < 1) throw fail(`invalid threshold specified for ${name}: ${role.threshold}`);
+    for (const id of role.keyids ?? []) {
+      if (!signed.keys?.[id]) throw fail(`key ID ${id} specified in ${name} without corresponding key`);
+    }
+  }
+}
+
+/** The verification data of a base role as a root lists it. */
+export function rootRoleKeys(root: RootSigned, name: string): RoleKeys {
+  const role = root.roles?.[name];
+  const keys = new Map<string, PublicKeyLike>();
+  for (const id of role?.keyids ?? []) {
+    const key = root.keys?.[id];
+    if (key) keys.set(id, key);
+  }
+  return { name, keys, threshold: role?.threshold ?? 0 };
+}
+
+export function matchCommonNameToGun(commonName: string, gun: string): boolean {
+  if (commonName.endsWith('*')) return gun.startsWith(commonName.replace(/\*+$/, ''));
+  return commonName === gun;
+}
+
+/** Notary's certificate rules; expiry is checked only when `now` is given. */
+export function certificateProblem(cert: Certificate, now: Date | undefined): string | undefined {
+  if (cert.notBefore.getTime() > cert.notAfter.getTime()) return 'certificate validity window is invalid';
+  if (cert.isSha1Signed) return `certificate with CN ${cert.subjectCommonName} uses invalid SHA1 signature algorithm`;
+  if (cert.publicKey.kind === 'rsa' && (cert.rsaBits ?? 0) < 2048) return 'RSA bit length is too short';
+  if (now) {
+    const tomorrow = now.getTime() + DAY_MS;
+    if (tomorrow < cert.notBefore.getTime() || now.getTime() > cert.notAfter.getTime()) {
+      return `certificate with CN ${cert.subjectCommonName} is expired`;
+    }
+  }
+  return undefined;
+}
+
+export interface RootCertificate {
+  /** TUF key ID of the key as root.json lists it. */
+  readonly keyId: string;
+  readonly leaf: Certificate;
+  readonly intermediates: Certificate[];
+}
+
+/** Leaf and intermediate certificates of a root's `root` role keys, skipping keys Notary would skip. */
+export function rootCertificates(root: RootSigned, ctx: VerifyContext): RootCertificate[] {
+  const out: RootCertificate[] = [];
+  for (const id of root.roles?.['root']?.keyids ?? []) {
+    const key = root.keys?.[id];
+    if (!key) continue;
+    let certs: Certificate[];
+    try {
+      certs = keyCertificates(key);
+    } catch {
+      continue;
+    }
+    const leaves = certs.filter((c) => !c.isCA);
+    if (leaves.length !== 1 || certs[0]!.isCA) continue;
+    out.push({ keyId: tufKeyId(key, ctx.crypto), leaf: leaves[0]!, intermediates: certs.filter((c) => c.isCA) });
+  }
+  return out;
+}
+
+/** The key Notary rebuilds from a certificate bundle: leaf then intermediates, Go-exact PEM. */
+export function certificateBundleKey(leaf: Certificate, intermediates: readonly Certificate[]): PublicKeyLike {
+  const pem = [leaf, ...intermediates].map((c) => certificateToPem(c.der)).join('');
+  const keytype = leaf.publicKey.kind === 'rsa' ? 'rsa-x509' : 'ecdsa-x509';
+  return publicKeyJson(keytype, toBase64(utf8Encode(pem)));
+}
+
+function keysFromCertificates(
+  certs: readonly { leaf: Certificate; intermediates: readonly Certificate[] }[],
+  ctx: VerifyContext,
+): Map<string, PublicKeyLike> {
+  const keys = new Map<string, PublicKeyLike>();
+  for (const c of certs) {
+    const key = certificateBundleKey(c.leaf, c.intermediates);
+    keys.set(tufKeyId(key, ctx.crypto), key);
+  }
+  return keys;
+}
+
+type PinCheck = (leaf: Certificate, intermediates: Certificate[]) => boolean;
+
+function trustPinChecker(pinning: TrustPinning, gun: string, firstBootstrap: boolean, ctx: VerifyContext): PinCheck {
+  const certsFor = (ids: readonly string[]): PinCheck => (leaf, ints) =>
+    ids.includes(tufKeyId(certificateBundleKey(leaf, ints), ctx.crypto));
+  const exact = pinning.certs?.[gun];
+  if (exact) return certsFor(exact);
+  let longest = '';
+  let wildcardIds: readonly string[] | undefined;
+  for (const [prefix, ids] of Object.entries(pinning.certs ?? {})) {
+    if (prefix.endsWith('*') && gun.startsWith(prefix.slice(0, -1)) && prefix.length > longest.length) {
+      longest = prefix;
+      wildcardIds = ids;
+    }
+  }
+  if (wildcardIds) return certsFor(wildcardIds);
+  let caPrefix: string | undefined;
+  for (const prefix of Object.keys(pinning.ca ?? {})) {
+    if (gun.startsWith(prefix) && (caPrefix === undefined || prefix.length >= caPrefix.length)) caPrefix = prefix;
+  }
+  if (caPrefix !== undefined) {
+    const check = pinning.caCheck;
+    if (!check) {
+      throw new RootTrustError('TRUST_PINNING_FAILED', 'could not validate the path to a trusted root: could not load root cert from CA path', { where: 'root' });
+    }
+    const prefix = caPrefix;
+    return (leaf, ints) => check(prefix, leaf, ints);
+  }
+  if (pinning.disableTofu && firstBootstrap) {
+    throw new RootTrustError('TRUST_PINNING_FAILED', 'could not validate the path to a trusted root: invalid trust pinning specified', { where: 'root' });
+  }
+  return () => true;
+}
+
+export interface ValidateRootOptions {
+  readonly gun: string;
+  readonly now: Date;
+  readonly previous?: Metadata<'Root'>;
+  readonly trustPinning?: TrustPinning;
+}
+
+/**
+ * Validates a root against the GUN, the previously trusted root and trust pinning. Returns the TUF key IDs
+ * of the root certificates whose signatures verified. Version and expiry are the caller's rules.
+ */
+export function validateRoot(root: Metadata<'Root'>, options: ValidateRootOptions, ctx: VerifyContext): string[] {
+  checkRootStructure(root);
+  const { gun, now } = options;
+  const fail = (code: 'NO_VALID_ROOT_CERTIFICATES' | 'TRUST_PINNING_FAILED', reason: string) =>
+    new RootTrustError(code, `could not validate the path to a trusted root: ${reason}`, { where: 'root' });
+
+  const all = rootCertificates(root.signed, ctx);
+  const valid = all.filter((c) => matchCommonNameToGun(c.leaf.subjectCommonName, gun) && !certificateProblem(c.leaf, now));
+  if (valid.length === 0) throw fail('NO_VALID_ROOT_CERTIFICATES', 'unable to retrieve valid leaf certificates');
+  const withValidIntermediates = valid.map((c) => ({
+    ...c,
+    intermediates: c.intermediates.filter((i) => !certificateProblem(i, now)),
+  }));
+
+  if (options.previous) {
+    const trusted = rootCertificates(options.previous.signed, ctx).filter(
+      (c) => matchCommonNameToGun(c.leaf.subjectCommonName, gun) && !certificateProblem(c.leaf, undefined),
+    );
+    if (trusted.length === 0) {
+      throw fail('NO_VALID_ROOT_CERTIFICATES', 'could not retrieve trusted certs from previous root role data');
+    }
+    const previousThreshold = options.previous.signed.roles?.['root']?.threshold ?? 0;
+    try {
+      verifyThreshold(root, { name: 'root', keys: keysFromCertificates(trusted, ctx), threshold: previousThreshold }, ctx);
+    } catch (err) {
+      throw new RootTrustError(
+        'ROOT_ROTATION_FAILED',
+        'could not rotate trust to a new trusted root: failed to validate data with current trusted certificates',
+        { where: 'root', cause: err },
+      );
+    }
+  }
+
+  const pinCheck = trustPinChecker(options.trustPinning ?? {}, gun, !options.previous, ctx);
+  const pinned = withValidIntermediates.filter((c) => pinCheck(c.leaf, c.intermediates));
+  if (pinned.length === 0) throw fail('TRUST_PINNING_FAILED', 'unable to match any certificates to trust_pinning config');
+
+  const threshold = root.signed.roles?.['root']?.threshold ?? 0;
+  try {
+    return verifyThreshold(root, { name: 'root', keys: keysFromCertificates(pinned, ctx), threshold }, ctx);
+  } catch (err) {
+    throw new RootTrustError('THRESHOLD_NOT_MET', 'could not validate the path to a trusted root: failed to validate integrity of roots', {
+      where: 'root',
+      cause: err,
+    });
+  }
+}
+
+/** Snapshot and timestamp structure rules (sha256 of root/targets resp. snapshot must be listed). */
+export function checkSnapshotStructure(snapshot: Metadata<'Snapshot'>): void {
+  const fail = (msg: string) => new FormatError('MALFORMED_METADATA', `snapshot type metadata invalid: ${msg}`, { where: 'snapshot' });
+  if (snapshot.version < 1) throw fail('version cannot be less than one');
+  for (const role of ['root', 'targets']) {
+    const meta = snapshot.signed.meta?.[role];
+    if (!meta?.hashes?.['sha256']) throw fail(`missing ${role} sha256 checksum information`);
+    checkHashStructure(meta.hashes, `snapshot meta ${role}`);
+  }
+}
+
+export function checkTimestampStructure(timestamp: Metadata<'Timestamp'>): void {
+  const fail = (msg: string) => new FormatError('MALFORMED_METADATA', `timestamp type metadata invalid: ${msg}`, { where: 'timestamp' });
+  if (timestamp.version < 1) throw fail('version cannot be less than one');
+  const meta = timestamp.signed.meta?.['snapshot'];
+  if (!meta?.hashes?.['sha256']) throw fail('missing snapshot sha256 checksum information');
+  checkHashStructure(meta.hashes, 'timestamp meta snapshot');
+}

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { utf8Decode, utf8Encode } from '../src/core/bytes.js';
+import { NotaryError } from '../src/core/errors.js';
+import { Metadata, goNormalSigned, serializeEnvelope } from '../src/core/metadata.js';
+import { notaryFixtureRepos, vectorSets } from './support/fixtures.js';
+
+const repos = [
+  ...notaryFixtureRepos().map((r) => ({ name: r.name, files: r.files })),
+  ...vectorSets().map((v) => ({ name: v.name, files: v.files })),
+];
+
+function roleOf(fileName: string): string {
+  // N.root.json files of a rotation chain are roots too.
+  return /^\d+\.root$/.test(fileName) ? 'root' : fileName;
+}
+
+describe('metadata round trip (Go-written files re-serialise to identical bytes)', () => {
+  for (const repo of repos) {
+    for (const [name, bytes] of repo.files) {
+      it(`${repo.name}/${name}.json`, () => {
+        const md = Metadata.fromBytes(bytes, roleOf(name));
+        expect(utf8Decode(md.toBytes())).toBe(utf8Decode(bytes));
+      });
+    }
+  }
+
+  it('escapes <>& and U+2028 in the file but signs them raw', () => {
+    const signed = {
+      _type: 'Targets',
+      delegations: { keys: {}, roles: [] },
+      expires: '2030-01-01T00:00:00.5Z',
+      targets: { 'dir/A<b>&c\u2028': { hashes: {}, length: 1 } },
+      version: 1,
+    };
+    const bytes = serializeEnvelope(goNormalSigned('Targets', signed as never, 'targets'), []);
+    const text = utf8Decode(bytes);
+    expect(text).toContain('"dir/A\\u003cb\\u003e\\u0026c\\u2028"');
+    expect(text.endsWith('"signatures":[]}')).toBe(true);
+    const md = Metadata.fromBytes(bytes, 'targets');
+    expect(utf8Decode(md.canonicalSigned())).toContain('"dir/A<b>&c\u2028"');
+  });
+
+  it('normalises what Go would normalise: times, empty paths, null custom, missing delegations', () => {
+    const signed = {
+      _type: 'Targets',
+      expires: '2030-01-01T00:00:00.500Z',
+      targets: { a: { hashes: { sha256: 'AA==' }, length: 1, custom: null } },
+      version: 3,
+      extra: 'dropped',
+    };
+    const normal = goNormalSigned('Targets', signed as never, 'targets');
+    expect(normal).toEqual({
+      _type: 'Targets',
+      delegations: { keys: null, roles: null },
+      expires: '2030-01-01T00:00:00.5Z',
+      targets: { a: { hashes: { sha256: 'AA==' }, length: 1 } },
+      version: 3,
+    });
+    const withPaths = goNormalSigned(
+      'Targets',
+      { ...signed, delegations: { keys: {}, roles: [{ keyids: [], name: 'targets/a', paths: [], threshold: 1 }] } } as never,
+      'targets',
+    ) as { delegations: { roles: object[] } };
+    expect(withPaths.delegations.roles[0]).toEqual({ keyids: [], name: 'targets/a', threshold: 1 });
+  });
+});
+
+describe('malformed metadata gives typed errors naming the role', () => {
+  const cases: [string, string, string][] = [
+    ['not JSON', '{"signed":', 'MALFORMED_JSON'],
+    ['not an object', '[1]', 'MALFORMED_METADATA'],
+    ['no signed', '{"signatures":[]}', 'MALFORMED_METADATA'],
+    ['wrong type', '{"signed":{"_type":"Root","expires":"2030-01-01T00:00:00Z","version":1,"meta":{}},"signatures":[]}', 'MALFORMED_METADATA'],
+    ['float version', '{"signed":{"_type":"Timestamp","expires":"2030-01-01T00:00:00Z","version":1.5,"meta":{}},"signatures":[]}', 'MALFORMED_METADATA'],
+    ['string version', '{"signed":{"_type":"Timestamp","expires":"2030-01-01T00:00:00Z","version":"1","meta":{}},"signatures":[]}', 'MALFORMED_METADATA'],
+    ['bad time', '{"signed":{"_type":"Timestamp","expires":"2030-01-01","version":1,"meta":{}},"signatures":[]}', 'BAD_TIME'],
+    ['bad base64 hash', '{"signed":{"_type":"Timestamp","expires":"2030-01-01T00:00:00Z","version":1,"meta":{"snapshot":{"hashes":{"sha256":"***"},"length":1}}},"signatures":[]}', 'MALFORMED_METADATA'],
+    ['bad signature object', '{"signed":{"_type":"Timestamp","expires":"2030-01-01T00:00:00Z","version":1,"meta":{}},"signatures":[{"keyid":1}]}', 'MALFORMED_METADATA'],
+    ['bad target entry', '{"signed":{"_type":"Targets","expires":"2030-01-01T00:00:00Z","version":1,"targets":{"x":{"length":"1"}}},"signatures":[]}', 'MALFORMED_METADATA'],
+  ];
+  for (const [label, text, code] of cases) {
+    it(label, () => {
+      const role = text.includes('Targets') ? 'targets' : 'timestamp';
+      try {
+        Metadata.fromBytes(utf8Encode(text), role);
+        expect.unreachable();
+      } catch (err) {
+        expect(err).toBeInstanceOf(NotaryError);
+        expect((err as NotaryError).code).toBe(code);
+        expect((err as NotaryError).message).toContain(role);
+      }
+    });
+  }
+});
