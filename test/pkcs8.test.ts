@@ -95,10 +95,9 @@ describe('Ed25519 (Notary layout)', () => {
     const key: PrivateKeyMaterial = { kind: 'ed25519', seed: fromHex(b64u(jwk.d!)), publicKey: fromHex(b64u(jwk.x!)) };
     const der = encodePkcs8(key);
     const x = b64u(jwk.x!);
-    expect(toHex(der)).toBe('3070020100300b' + toHex(derOid(NOTARY_ED25519_OID)).slice(0) .replace(/^/, '') .slice(0) === '' ? '' : toHex(der));
     expect(toHex(der)).toBe(toHex(derSequence(derInteger(0), derSequence(derOid(NOTARY_ED25519_OID)), derOctetString(fromHex(x + b64u(jwk.d!) + x)))));
     expect(decodePkcs8(der)).toEqual(key);
-    void publicKey;
+    expect(publicKey.export({ format: 'jwk' }).x).toBe(jwk.x);
     // RFC 8410 form is refused, as Notary refuses it
     const rfc = new Uint8Array(privateKey.export({ type: 'pkcs8', format: 'der' }));
     expect(() => decodePkcs8(rfc)).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_KEY_TYPE' }));

@@ -22,7 +22,6 @@ import {
   derBitString,
   derExplicit,
   derInteger,
-  derNull,
   derOctetString,
   derOid,
   derSequence,

@@ -5,7 +5,7 @@
  *
  * Runs in any JS runtime: no Node modules. Signing is delegated to a callback.
  */
-import { bytesEqual, concatBytes } from './bytes.js';
+import { bytesEqual } from './bytes.js';
 import type { EcCurve, PublicKeyMaterial } from './crypto.js';
 import {
   DerError,

@@ -1,0 +1,2 @@
+// npm run bench: every benchmark, results in bench/results/*.json (summarised in docs/performance.md).
+await import('./core.mjs');
