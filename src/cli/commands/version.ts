@@ -1,0 +1,10 @@
+import { VERSION, type Command } from '../program.js';
+
+export const versionCommand: Command = {
+  path: ['version'],
+  use: 'version',
+  short: 'Print the version number of notary-ts',
+  async run(ctx) {
+    ctx.print(`notary-ts\n Version:    ${VERSION}\n Node version: ${process.version}\n`);
+  },
+};

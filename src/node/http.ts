@@ -1,0 +1,134 @@
+/**
+ * Small HTTP helpers for the remote store: the multipart body Notary's publish endpoint expects, and a
+ * `WWW-Authenticate` parser. No IO here.
+ */
+import { randomBytes } from 'node:crypto';
+
+const enc = new TextEncoder();
+
+export interface MultipartBody {
+  readonly body: Uint8Array;
+  readonly contentType: string;
+  readonly boundary: string;
+}
+
+function indexOfBytes(haystack: Uint8Array, needle: Uint8Array): number {
+  const first = needle[0];
+  outer: for (let i = haystack.indexOf(first ?? 0); i >= 0 && i <= haystack.length - needle.length; i = haystack.indexOf(first ?? 0, i + 1)) {
+    for (let j = 1; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+/** Quotes a Content-Disposition parameter value as Go's mime/multipart does (escapes `\` and `"`). */
+function quoteParam(value: string): string {
+  return value.replace(/[\\"]/g, (c) => `\\${c}`);
+}
+
+/**
+ * Builds `multipart/form-data` with one part per file: field name `files`, filename = the role name with
+ * its slashes kept (`targets/releases`), Content-Type `application/octet-stream`, the exact bytes. The
+ * boundary is random (30 bytes hex, like Go's) and re-drawn if it occurs in any part.
+ */
+export function buildMultipart(files: ReadonlyMap<string, Uint8Array>, boundary?: string): MultipartBody {
+  for (const name of files.keys()) {
+    if (/[\r\n\0]/.test(name)) throw new TypeError(`invalid part name ${JSON.stringify(name)}`);
+  }
+  for (;;) {
+    const b = boundary ?? randomBytes(30).toString('hex');
+    const dash = enc.encode(`--${b}`);
+    if (boundary === undefined && [...files.values()].some((data) => indexOfBytes(data, dash) >= 0)) continue;
+    const chunks: Uint8Array[] = [];
+    let first = true;
+    for (const [name, data] of files) {
+      const head =
+        `${first ? '' : '\r\n'}--${b}\r\n` +
+        `Content-Disposition: form-data; name="files"; filename="${quoteParam(name)}"\r\n` +
+        `Content-Type: application/octet-stream\r\n\r\n`;
+      chunks.push(enc.encode(head), data);
+      first = false;
+    }
+    chunks.push(enc.encode(`${first ? '' : '\r\n'}--${b}--\r\n`));
+    let total = 0;
+    for (const c of chunks) total += c.length;
+    const body = new Uint8Array(total);
+    let off = 0;
+    for (const c of chunks) {
+      body.set(c, off);
+      off += c.length;
+    }
+    return { body, contentType: `multipart/form-data; boundary=${b}`, boundary: b };
+  }
+}
+
+export interface AuthChallenge {
+  /** Lower-cased scheme: `bearer`, `basic`, ... */
+  readonly scheme: string;
+  /** Lower-cased parameter names. */
+  readonly params: Readonly<Record<string, string>>;
+}
+
+/**
+ * Parses one or more `WWW-Authenticate` header values (RFC 7235: `Scheme k=v, k="quoted", ...`, several
+ * challenges separated by commas).
+ */
+export function parseWwwAuthenticate(values: string | readonly string[] | undefined): AuthChallenge[] {
+  if (values === undefined) return [];
+  const list = typeof values === 'string' ? [values] : values;
+  const out: AuthChallenge[] = [];
+  for (const value of list) {
+    let i = 0;
+    const s = value;
+    const skipWs = () => {
+      while (i < s.length && (s[i] === ' ' || s[i] === '\t')) i++;
+    };
+    const token = () => {
+      const start = i;
+      while (i < s.length && /[!#$%&'*+\-.^_`|~0-9A-Za-z]/.test(s[i]!)) i++;
+      return s.slice(start, i);
+    };
+    let current: { scheme: string; params: Record<string, string> } | undefined;
+    while (i < s.length) {
+      skipWs();
+      if (s[i] === ',') {
+        i++;
+        continue;
+      }
+      const save = i;
+      const name = token();
+      if (name === '') {
+        i++;
+        continue;
+      }
+      skipWs();
+      if (s[i] === '=' && current) {
+        i++;
+        skipWs();
+        let v = '';
+        if (s[i] === '"') {
+          i++;
+          while (i < s.length && s[i] !== '"') {
+            if (s[i] === '\\' && i + 1 < s.length) i++;
+            v += s[i];
+            i++;
+          }
+          i++;
+        } else {
+          const start = i;
+          while (i < s.length && s[i] !== ',') i++;
+          v = s.slice(start, i).trim();
+        }
+        current.params[name.toLowerCase()] = v;
+      } else if (s[i] === '=' && !current) {
+        // a parameter without a scheme: skip it
+        i = save + name.length + 1;
+        while (i < s.length && s[i] !== ',') i++;
+      } else {
+        current = { scheme: name.toLowerCase(), params: {} };
+        out.push(current);
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,61 @@
+/**
+ * Differential CLI testing: run notary-ts (in-process, same code path as the binary) and the real Go
+ * `notary` with the same arguments, environment and working directory, and compare what they print.
+ */
+import { spawn } from 'node:child_process';
+import { Readable } from 'node:stream';
+import { buildProgram } from '../../src/cli/commands/index.js';
+
+export interface CliRun {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly code: number;
+}
+
+export interface CliOptions {
+  readonly env?: Record<string, string | undefined>;
+  readonly cwd?: string;
+  readonly stdin?: string;
+}
+
+const BASE_ENV: Record<string, string | undefined> = {
+  PATH: process.env['PATH'],
+  HOME: process.env['HOME'],
+  TZ: 'UTC',
+};
+
+export async function runOurs(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const env = { ...BASE_ENV, ...options.env };
+  const code = await buildProgram().run(args, {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    stdin: Readable.from(options.stdin === undefined ? [] : [options.stdin]),
+    stdinIsTTY: false,
+    env,
+    cwd: options.cwd ?? process.cwd(),
+  });
+  return { stdout, stderr, code };
+}
+
+export function runNotary(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const env = Object.fromEntries(Object.entries({ ...BASE_ENV, ...options.env }).filter(([, v]) => v !== undefined)) as Record<string, string>;
+    const child = spawn('notary', [...args], { env, cwd: options.cwd ?? process.cwd(), stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ stdout, stderr, code: code ?? -1 }));
+    child.stdin.end(options.stdin ?? '');
+  });
+}
+
+/** Runs both and returns both results; callers assert on stdout and exit code equality. */
+export async function runBoth(args: readonly string[], options: CliOptions = {}): Promise<{ ours: CliRun; go: CliRun }> {
+  const go = await runNotary(args, options);
+  const ours = await runOurs(args, options);
+  return { ours, go };
+}
