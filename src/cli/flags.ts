@@ -114,7 +114,9 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[]):
 }
 
 export function flagHelp(specs: readonly FlagSpec[]): string {
-  const rows = specs
+  // pflag lists flags sorted by long name.
+  const rows = [...specs]
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     .filter((s) => !s.hidden)
     .map((s) => {
       const names = s.short ? `-${s.short}, --${s.name}` : `    --${s.name}`;

@@ -4,6 +4,7 @@ import { buildProgram } from './commands/index.js';
 
 const code = await buildProgram().run(process.argv.slice(2), {
   stdout: (t) => process.stdout.write(t),
+  stdoutBytes: (b) => process.stdout.write(b),
   stderr: (t) => process.stderr.write(t),
   stdin: process.stdin,
   stdinIsTTY: Boolean(process.stdin.isTTY),

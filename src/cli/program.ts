@@ -9,6 +9,8 @@ import { flagHelp, parseFlags, UsageError, type FlagSpec, type FlagValues } from
 
 export interface CliIO {
   readonly stdout: (text: string) => void;
+  /** Raw bytes to stdout (verify echoes binary payloads). */
+  readonly stdoutBytes: (bytes: Uint8Array) => void;
   readonly stderr: (text: string) => void;
   readonly stdin: NodeJS.ReadableStream;
   readonly stdinIsTTY: boolean;

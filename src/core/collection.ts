@@ -23,37 +23,46 @@ export interface WalkReport {
  * not fetched; expired or below-threshold roles are skipped with their subtree; other errors abort.
  * `shouldVisit` lets a lookup prune roles whose paths cannot contain the target.
  */
-export async function walkDelegations(
-  set: TrustedMetadataSet,
-  getRole: RoleGetter,
-  shouldVisit: (role: DelegatedRole) => boolean = () => true,
-): Promise<WalkReport> {
+export interface WalkOptions {
+  /** Prune roles (and their subtrees), e.g. those whose paths cannot contain a looked-up target. */
+  readonly shouldVisit?: (role: DelegatedRole) => boolean;
+  /** Called with a role's children as soon as it is admitted, so a caller can prefetch them concurrently. */
+  readonly onAdmitted?: (children: readonly DelegatedRole[]) => void;
+}
+
+export async function walkDelegations(set: TrustedMetadataSet, getRole: RoleGetter, options: WalkOptions = {}): Promise<WalkReport> {
+  const shouldVisit = options.shouldVisit ?? (() => true);
   const targets = set.targets;
   if (!targets) throw new NotaryError('OUT_OF_ORDER', 'targets must be trusted before its delegations', { where: 'targets' });
   const skipped: WalkReport['skipped'] = [];
-  const stack: DelegatedRole[] = childRoles(targets.role, targets.metadata.signed).reverse();
+  const top = childRoles(targets.role, targets.metadata.signed);
+  options.onAdmitted?.(top.filter(shouldVisit));
+  const stack: DelegatedRole[] = top.reverse();
   while (stack.length > 0) {
     const role = stack.pop()!;
-    if (set.roles.has(role.name) || !shouldVisit(role)) continue;
-    const meta = set.snapshotMeta(role.name);
-    if (!meta) continue;
-    const bytes = await getRole(role.name, meta);
-    if (bytes === undefined) {
-      throw new NotaryError('NOT_FOUND', `${role.name} trust data unavailable.  Has a notary repository been initialized?`, {
-        where: role.name,
-      });
-    }
-    let trusted: TrustedRole;
-    try {
-      trusted = set.updateDelegation(role.name, bytes);
-    } catch (err) {
-      if (isSkippableDelegationError(err)) {
-        skipped.push({ role: role.name, error: err as NotaryError });
-        continue;
+    if (!shouldVisit(role)) continue;
+    let trusted = set.roles.get(role.name);
+    if (!trusted) {
+      const meta = set.snapshotMeta(role.name);
+      if (!meta) continue;
+      const bytes = await getRole(role.name, meta);
+      if (bytes === undefined) {
+        throw new NotaryError('NOT_FOUND', `${role.name} trust data unavailable.  Has a notary repository been initialized?`, {
+          where: role.name,
+        });
       }
-      throw err;
+      try {
+        trusted = set.updateDelegation(role.name, bytes);
+      } catch (err) {
+        if (isSkippableDelegationError(err)) {
+          skipped.push({ role: role.name, error: err as NotaryError });
+          continue;
+        }
+        throw err;
+      }
     }
     const children = childRoles(trusted.role, trusted.metadata.signed);
+    options.onAdmitted?.(children.filter(shouldVisit));
     for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
   }
   return { skipped };

@@ -30,6 +30,7 @@ export async function runOurs(args: readonly string[], options: CliOptions = {})
   const env = { ...BASE_ENV, ...options.env };
   const code = await buildProgram().run(args, {
     stdout: (t) => (stdout += t),
+    stdoutBytes: (b) => (stdout += Buffer.from(b).toString('utf8')),
     stderr: (t) => (stderr += t),
     stdin: Readable.from(options.stdin === undefined ? [] : [options.stdin]),
     stdinIsTTY: false,

@@ -1,0 +1,64 @@
+/**
+ * Opening a repository from CLI flags and config, as the Go CLI does: the remote is pinged first and, if
+ * it cannot be reached, the command goes on offline from the cache (warning on stderr).
+ */
+import { readFile } from 'node:fs/promises';
+import { NotaryError } from '../core/errors.js';
+import { nodeCryptoBackend } from '../crypto/node.js';
+import { FileMetadataCache } from '../node/cache.js';
+import { trustPinningOf, type ClientConfig } from '../node/config.js';
+import { resolveCredentials } from '../node/credentials.js';
+import { NotaryRemote, type Access } from '../node/remote.js';
+import { TrustedRepository } from '../repository/reader.js';
+import type { CommandContext } from './program.js';
+
+export async function remoteFor(ctx: CommandContext, config: ClientConfig, gun: string): Promise<NotaryRemote> {
+  const readOptional = async (p: string | undefined) => (p ? await readFile(p) : undefined);
+  const ca = await readOptional(config.tls.rootCa);
+  const cert = await readOptional(config.tls.clientCert);
+  const key = await readOptional(config.tls.clientKey);
+  return new NotaryRemote({
+    serverUrl: config.serverUrl,
+    gun,
+    credentials: () => resolveCredentials(config.serverUrl, { env: ctx.io.env as NodeJS.ProcessEnv }),
+    tls: {
+      ...(ca ? { ca } : {}),
+      ...(cert ? { cert } : {}),
+      ...(key ? { key } : {}),
+      ...(config.tls.skipVerify ? { insecureSkipVerify: true } : {}),
+    },
+  });
+}
+
+/** Pings the server; undefined (offline) when it cannot be reached, as the Go CLI silently does. */
+export async function reachableRemote(ctx: CommandContext, config: ClientConfig, gun: string, _access: Access = 'pull'): Promise<NotaryRemote | undefined> {
+  const remote = await remoteFor(ctx, config, gun);
+  try {
+    await remote.ping();
+    return remote;
+  } catch (err) {
+    ctx.log.error((err as Error).message);
+    await remote.close();
+    return undefined;
+  }
+}
+
+export async function openForReading(ctx: CommandContext, gun: string): Promise<{ repo: TrustedRepository; close: () => Promise<void> }> {
+  const config = await ctx.config();
+  const remote = await reachableRemote(ctx, config, gun);
+  try {
+    const repo = await TrustedRepository.open({
+      gun,
+      remote,
+      cache: new FileMetadataCache(config.trustDir, gun),
+      crypto: nodeCryptoBackend,
+      trustPinning: trustPinningOf(config),
+      log: { warn: (m) => ctx.log.warn(m), debug: (m) => ctx.log.debug(m) },
+    });
+    return { repo, close: async () => remote?.close() };
+  } catch (err) {
+    await remote?.close();
+    if (err instanceof NotaryError) throw err;
+    throw err;
+  }
+}

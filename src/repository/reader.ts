@@ -1,0 +1,333 @@
+/**
+ * The verification side: Notary's update workflow against a remote (or offline, from the cache), and the
+ * questions deploy tooling asks — which digest is target T, which role signed it, what is delegated.
+ *
+ * Workflow (as Notary's client): the cached root is the pin (else trust on first use or trust pinning);
+ * the timestamp is always downloaded, falling back to the cached one when the server cannot be reached;
+ * snapshot, targets and delegations are used from the cache when their bytes match what the parent
+ * pins, else downloaded by checksum; any failure triggers one root refresh (with a walk over N.root.json
+ * when the new root is not signed by the old keys) and one retry. Only verified files reach the cache.
+ *
+ * Beyond Go notary, without changing what is accepted: delegations are fetched concurrently (admitted in
+ * Notary's order), and a lookup fetches only the roles whose paths can contain the target.
+ */
+import { toHex, fromBase64, bytesEqual } from '../core/bytes.js';
+import { listTargets, lookupTarget, walkDelegations, type TargetRecord, type WalkReport } from '../core/collection.js';
+import type { CryptoBackend } from '../core/crypto.js';
+import { NotaryError, RemoteError, TargetNotFoundError } from '../core/errors.js';
+import { Metadata, type FileMetaJson } from '../core/metadata.js';
+import type { TrustPinning } from '../core/root.js';
+import type { DelegatedRole } from '../core/targets.js';
+import { TrustedMetadataSet } from '../core/trusted.js';
+import { newVerifyContext, pathAllowed, verifyFileMeta } from '../core/verify.js';
+import type { MetadataCache } from '../node/cache.js';
+
+/** What the reader needs from a Notary server (src/node/remote.ts implements it over HTTP). */
+export interface MetadataRemote {
+  /** The server's host, as Notary names it in messages. */
+  readonly host: string;
+  getTimestamp(): Promise<Uint8Array>;
+  getRoot(): Promise<Uint8Array>;
+  getRootVersion(version: number): Promise<Uint8Array>;
+  getRoleByChecksum(role: string, sha256Hex: string, maxLength: number): Promise<Uint8Array>;
+  getRole(role: string, maxLength: number): Promise<Uint8Array>;
+}
+
+export interface ReaderLogger {
+  warn(message: string): void;
+  debug(message: string): void;
+}
+
+export interface OpenOptions {
+  readonly gun: string;
+  /** Undefined means offline: only the cache is used. */
+  readonly remote: MetadataRemote | undefined;
+  readonly cache: MetadataCache;
+  readonly crypto: CryptoBackend;
+  readonly clock?: () => Date;
+  readonly trustPinning?: TrustPinning;
+  readonly log?: ReaderLogger;
+  /** Downloads in flight at once while walking delegations (default 8). */
+  readonly concurrency?: number;
+}
+
+const FALLBACK_CODES = new Set(['NOT_FOUND', 'NETWORK', 'TIMEOUT', 'SERVER_ERROR', 'OFFLINE']);
+const silent: ReaderLogger = { warn: () => {}, debug: () => {} };
+
+function offline(): NotaryError {
+  return new RemoteError('OFFLINE', 'client is offline');
+}
+
+/** The version of a cached copy, which a download must not go below (rollback protection). */
+function cachedVersion(bytes: Uint8Array | undefined, role: string): number {
+  if (!bytes) return 1;
+  try {
+    return Metadata.fromBytes(bytes, role).version;
+  } catch {
+    return 1;
+  }
+}
+
+function sha256Hex(meta: FileMetaJson): string | undefined {
+  const b64 = meta.hashes?.['sha256'];
+  const bytes = b64 === undefined ? undefined : fromBase64(b64);
+  return bytes ? toHex(bytes) : undefined;
+}
+
+/** A simple counting semaphore: at most `limit` downloads at once. */
+function limiter(limit: number) {
+  let active = 0;
+  const queue: (() => void)[] = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (active >= limit) await new Promise<void>((r) => queue.push(r));
+    active++;
+    try {
+      return await fn();
+    } finally {
+      active--;
+      queue.shift()?.();
+    }
+  };
+}
+
+export class TrustedRepository {
+  private constructor(
+    private set: TrustedMetadataSet,
+    private readonly options: OpenOptions,
+    private readonly log: ReaderLogger,
+  ) {}
+
+  get gun(): string {
+    return this.options.gun;
+  }
+  /** The trusted metadata (root, timestamp, snapshot, targets and admitted delegations). */
+  get trusted(): TrustedMetadataSet {
+    return this.set;
+  }
+
+  /** Runs Notary's update workflow and returns a repository whose top-level roles are trusted. */
+  static async open(options: OpenOptions): Promise<TrustedRepository> {
+    const log = options.log ?? silent;
+    const set = await bootstrap(options, log);
+    const repo = new TrustedRepository(set, options, log);
+    try {
+      await repo.updateTopLevel();
+    } catch (err) {
+      log.debug(`update failed (${(err as Error).message}); refreshing root and retrying once`);
+      if (!options.remote) throw err;
+      repo.set = await refreshRoot(repo.set, options, log);
+      await repo.updateTopLevel();
+    }
+    await repo.flushCache();
+    return repo;
+  }
+
+  private async updateTopLevel(): Promise<void> {
+    const { cache, remote } = this.options;
+    const set = this.set;
+    // Timestamp: always downloaded; the cached copy stands in only when the server cannot answer.
+    const cachedTimestamp = await cache.get('timestamp');
+    let remoteError: unknown;
+    if (remote) {
+      try {
+        const bytes = await remote.getTimestamp();
+        set.updateTimestamp(bytes, { minVersion: cachedVersion(cachedTimestamp, 'timestamp') });
+        await cache.set('timestamp', bytes);
+      } catch (err) {
+        if (!(err instanceof NotaryError && FALLBACK_CODES.has(err.code))) throw err;
+        remoteError = err;
+      }
+    } else {
+      remoteError = offline();
+    }
+    if (!set.timestamp) {
+      if (!cachedTimestamp) throw remoteError;
+      this.log.warn('Error while downloading remote metadata, using cached timestamp - this might not be the latest version available remotely');
+      set.updateTimestamp(cachedTimestamp);
+    }
+    set.updateSnapshot(await this.fetchPinned('snapshot', set.timestamp!.signed.meta?.['snapshot'] ?? undefined));
+    set.updateTargets(await this.fetchPinned('targets', set.snapshotMeta('targets')));
+  }
+
+  /**
+   * The bytes of a role its parent pins: the cached copy when its hashes match (it is then byte-identical
+   * to what the server holds), else a download by checksum, cached once verified by the caller's admission.
+   */
+  private async fetchPinned(role: string, meta: FileMetaJson | undefined): Promise<Uint8Array> {
+    const { cache, remote } = this.options;
+    const cached = await cache.get(role);
+    const ctx = newVerifyContext(this.options.crypto);
+    if (cached && meta) {
+      try {
+        verifyFileMeta(cached, role, meta, ctx);
+        return cached;
+      } catch {
+        this.log.debug(`cached ${role} is stale, must download`);
+      }
+    }
+    if (!remote) throw offline();
+    if (!meta) {
+      throw new NotaryError('NO_CHECKSUMS', `no checksums for supported algorithms were provided for ${role}`, { where: role });
+    }
+    const hex = sha256Hex(meta);
+    const bytes = hex ? await remote.getRoleByChecksum(role, hex, meta.length) : await remote.getRole(role, meta.length);
+    // Cache only after admission succeeds; admission happens right after this returns, so write then.
+    this.pendingCache.set(role, bytes);
+    return bytes;
+  }
+
+  private readonly pendingCache = new Map<string, Uint8Array>();
+
+  private async flushCache(): Promise<void> {
+    for (const [role, bytes] of this.pendingCache) {
+      const trusted = role === 'snapshot' ? this.set.snapshot : this.set.roles.get(role)?.metadata;
+      if (trusted?.bytes && bytesEqual(trusted.bytes, bytes)) await this.options.cache.set(role, bytes);
+    }
+    this.pendingCache.clear();
+  }
+
+  /** Walks delegations (optionally pruned), prefetching children concurrently. */
+  private async walk(shouldVisit?: (role: DelegatedRole) => boolean): Promise<WalkReport> {
+    const run = limiter(this.options.concurrency ?? 8);
+    const inflight = new Map<string, Promise<Uint8Array>>();
+    const fetchRole = (role: string, meta: FileMetaJson) => {
+      let p = inflight.get(role);
+      if (!p) {
+        p = run(() => this.fetchPinned(role, meta));
+        p.catch(() => {}); // observed when awaited; avoid unhandled rejections for pruned prefetches
+        inflight.set(role, p);
+      }
+      return p;
+    };
+    const report = await walkDelegations(this.set, (role, meta) => fetchRole(role, meta), {
+      ...(shouldVisit ? { shouldVisit } : {}),
+      onAdmitted: (children) => {
+        for (const child of children) {
+          const meta = this.set.snapshotMeta(child.name);
+          if (meta && !this.set.roles.has(child.name)) fetchRole(child.name, meta);
+        }
+      },
+    });
+    await this.flushCache();
+    for (const s of report.skipped) this.log.warn(`Error getting ${s.role}: ${s.error.message}`);
+    return report;
+  }
+
+  /** Every target, as `notary list` shows them (optionally starting from the given roles). */
+  async listTargets(roles: readonly string[] = ['targets']): Promise<TargetRecord[]> {
+    await this.walk();
+    return listTargets(this.set, roles);
+  }
+
+  /**
+   * The target `name` as `notary lookup` answers (top-level wins, then breadth-first), fetching only the
+   * roles whose paths can contain it.
+   */
+  async lookup(name: string, roles: readonly string[] = ['targets']): Promise<TargetRecord> {
+    await this.flushCache();
+    const top = this.set.targets!;
+    const inTop = roles.includes('targets') && top.metadata.signed.targets?.[name] !== undefined;
+    if (!inTop) await this.walk((role) => pathAllowed(role.paths, name));
+    return lookupTarget(this.set, name, roles);
+  }
+
+  /** All delegation roles reachable from targets, after walking the tree. */
+  async delegations(): Promise<DelegatedRole[]> {
+    await this.walk();
+    const out: DelegatedRole[] = [];
+    const visit = (parent: string) => {
+      const trusted = this.set.roles.get(parent);
+      for (const r of trusted?.metadata.signed.delegations?.roles ?? []) {
+        const child = this.set.roles.get(r.name)?.role;
+        const entry = child ?? { name: r.name, keys: new Map(), threshold: r.threshold, paths: r.paths ?? [] };
+        out.push(entry);
+        visit(r.name);
+      }
+    };
+    visit('targets');
+    return out;
+  }
+
+  /** Checks content against the trusted target: every known hash it lists must match. */
+  async verifyContent(name: string, content: Uint8Array, roles?: readonly string[]): Promise<TargetRecord> {
+    const target = await this.lookup(name, roles);
+    const ctx = newVerifyContext(this.options.crypto);
+    try {
+      verifyFileMeta(content, name, { hashes: target.hashes, length: target.length }, ctx);
+    } catch (err) {
+      if (err instanceof NotaryError) {
+        throw new TargetNotFoundError('HASH_MISMATCH', `data not present in the trusted collection, ${err.message}`, { where: name, cause: err });
+      }
+      throw err;
+    }
+    return target;
+  }
+}
+
+async function bootstrap(options: OpenOptions, log: ReaderLogger): Promise<TrustedMetadataSet> {
+  const { gun, cache, remote, crypto } = options;
+  const clock = options.clock ?? (() => new Date());
+  const cachedRoot = await cache.get('root');
+  let previous: Metadata<'Root'> | undefined;
+  if (cachedRoot) {
+    // The cached root is the pin: validated on its own (no trust pinning), failing hard if invalid.
+    const cachedSet = TrustedMetadataSet.bootstrap(cachedRoot, { gun, crypto, clock });
+    try {
+      cachedSet.assertRootFresh();
+      return cachedSet;
+    } catch (err) {
+      log.debug(`cached root is expired (${(err as Error).message}); downloading a new one`);
+      previous = cachedSet.root;
+    }
+  }
+  if (!remote) throw offline();
+  let rootBytes: Uint8Array;
+  try {
+    rootBytes = await remote.getRoot();
+  } catch (err) {
+    if (err instanceof NotaryError && err.code === 'NOT_FOUND') {
+      throw new RemoteError('NOT_FOUND', `${remote.host} does not have trust data for ${gun}`, { where: 'root', cause: err });
+    }
+    throw err;
+  }
+  const set = TrustedMetadataSet.bootstrap(rootBytes, {
+    gun,
+    crypto,
+    clock,
+    ...(options.trustPinning ? { trustPinning: options.trustPinning } : {}),
+    ...(previous ? { previousRoot: previous, minVersion: previous.version } : {}),
+  });
+  set.assertRootFresh();
+  await cache.set('root', rootBytes);
+  return set;
+}
+
+/**
+ * After a failed update: download the current root (by the checksum the last snapshot gave, if any),
+ * accept it against the trusted root, walking N.root.json when the new root is not co-signed by the old
+ * keys, cache it, and return a fresh state machine on it.
+ */
+async function refreshRoot(current: TrustedMetadataSet, options: OpenOptions, log: ReaderLogger): Promise<TrustedMetadataSet> {
+  const { gun, cache, remote, crypto } = options;
+  const clock = options.clock ?? (() => new Date());
+  if (!remote) throw offline();
+  const expected = current.snapshotMeta('root');
+  const hex = expected ? sha256Hex(expected) : undefined;
+  const latest = hex && expected ? await remote.getRoleByChecksum('root', hex, expected.length) : await remote.getRoot();
+  const base = { gun, crypto, clock, ...(options.trustPinning ? { trustPinning: options.trustPinning } : {}) };
+  const trustedRoot = current.root;
+  let next: TrustedMetadataSet;
+  try {
+    next = TrustedMetadataSet.bootstrap(latest, { ...base, previousRoot: trustedRoot, minVersion: trustedRoot.version });
+  } catch (err) {
+    if (!(err instanceof NotaryError && err.code === 'ROOT_ROTATION_FAILED')) throw err;
+    const newest = Metadata.fromBytes(latest, 'root').version;
+    log.debug(`root ${newest} is not signed by the trusted root ${trustedRoot.version}; walking the versions between`);
+    next = TrustedMetadataSet.bootstrap(trustedRoot.bytes!, { ...base, previousRoot: trustedRoot, minVersion: trustedRoot.version });
+    for (let v = trustedRoot.version + 1; v < newest; v++) next.updateRoot(await remote.getRootVersion(v), { final: false });
+    next.updateRoot(latest, { final: true });
+  }
+  next.assertRootFresh();
+  await cache.set('root', latest);
+  return next;
+}
