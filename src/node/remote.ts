@@ -438,7 +438,7 @@ export class NotaryRemote {
 
   /** One request, with whatever auth the server asks for (at most a few auth round trips). */
   private async authorised(op: Op): Promise<Uint8Array> {
-    const url = new URL(encodeURI(op.name), this.base);
+    const url = new URL(`./${encodeURI(op.name)}`, this.base); // './': a ':' in a name must not read as a scheme
     // reads try anonymously first (as the Go CLI), unless that already failed for this access
     let withCreds = op.access !== 'pull' || this.anonymousRefused.has(op.access);
     for (let round = 0; round < 4; round++) {

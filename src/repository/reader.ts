@@ -31,6 +31,7 @@ export interface MetadataRemote {
   getRootVersion(version: number): Promise<Uint8Array>;
   getRoleByChecksum(role: string, sha256Hex: string, maxLength: number): Promise<Uint8Array>;
   getRole(role: string, maxLength: number): Promise<Uint8Array>;
+  close?(): Promise<void>;
 }
 
 export interface ReaderLogger {
@@ -211,6 +212,11 @@ export class TrustedRepository {
     await this.flushCache();
     for (const s of report.skipped) this.log.warn(`Error getting ${s.role}: ${s.error.message}`);
     return report;
+  }
+
+  /** Releases the remote's connections. */
+  async close(): Promise<void> {
+    await this.options.remote?.close?.();
   }
 
   /** Every target, as `notary list` shows them (optionally starting from the given roles). */

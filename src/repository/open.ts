@@ -1,0 +1,59 @@
+/**
+ * The one-call entry point for deploy tooling: open a repository by GUN, server and trust_dir, with the
+ * same defaults and files as the notary CLI (and Docker Content Trust's ~/.docker/trust).
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { CryptoBackend } from '../core/crypto.js';
+import type { TrustPinning } from '../core/root.js';
+import { nodeCryptoBackend } from '../crypto/node.js';
+import { FileMetadataCache, MemoryMetadataCache, type MetadataCache } from '../node/cache.js';
+import type { Credentials } from '../node/credentials.js';
+import { resolveCredentials } from '../node/credentials.js';
+import { NotaryRemote, type RemoteTlsOptions } from '../node/remote.js';
+import { TrustedRepository, type ReaderLogger } from './reader.js';
+
+export interface OpenRepositoryOptions {
+  /** The repository's Globally Unique Name, e.g. `registry.example.com/team/app`. */
+  readonly gun: string;
+  /** Notary server URL; omit to work offline from the cache. */
+  readonly server?: string;
+  /** Where trusted metadata is cached (and pinned): default `~/.notary`; Docker uses `~/.docker/trust`. Set `false` for memory only. */
+  readonly trustDir?: string | false;
+  readonly trustPinning?: TrustPinning;
+  readonly tls?: RemoteTlsOptions;
+  /** Explicit credentials; otherwise NOTARY_AUTH and ~/.docker/config.json are consulted when the server asks. */
+  readonly credentials?: Credentials;
+  /** Judge expiry as of this time (audits); default now. */
+  readonly clock?: () => Date;
+  readonly crypto?: CryptoBackend;
+  readonly log?: ReaderLogger;
+}
+
+export async function openRepository(options: OpenRepositoryOptions): Promise<TrustedRepository> {
+  const trustDir = options.trustDir === undefined ? join(homedir(), '.notary') : options.trustDir;
+  const cache: MetadataCache = trustDir === false ? new MemoryMetadataCache() : new FileMetadataCache(trustDir, options.gun);
+  const server = options.server;
+  const remote = server
+    ? new NotaryRemote({
+        serverUrl: server,
+        gun: options.gun,
+        credentials: options.credentials ?? (() => resolveCredentials(server)),
+        ...(options.tls ? { tls: options.tls } : {}),
+      })
+    : undefined;
+  try {
+    return await TrustedRepository.open({
+      gun: options.gun,
+      remote,
+      cache,
+      crypto: options.crypto ?? nodeCryptoBackend,
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.trustPinning ? { trustPinning: options.trustPinning } : {}),
+      ...(options.log ? { log: options.log } : {}),
+    });
+  } catch (err) {
+    await remote?.close();
+    throw err;
+  }
+}
