@@ -104,3 +104,52 @@ export function writeResult(name, data) {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `${name}.json`), JSON.stringify(data, null, 2) + '\n');
 }
+
+/**
+ * Publishes a repository to a live notary-server with our writer: `targets` top-level targets and
+ * `delegations` delegated roles (`targets/releases` first), the server holding the timestamp key.
+ */
+export async function publishRepository(serverUrl, gun, { targets = 0, delegations = 0, now = new Date() } = {}) {
+  const L = await lib();
+  const { NotaryRemote } = await import('../dist/node/remote.js');
+  const crypto = L.backends.node;
+  const remote = new NotaryRemote({ serverUrl, gun });
+  try {
+    const ts = await remote.getKey('timestamp');
+    const keys = { ...L.generateRepositoryKeys(crypto, gun, now), timestamp: { publicKey: { keytype: ts.keytype, keyval: { private: null, public: ts.keyval.public } } } };
+    const init = await L.initRepositoryMetadata(keys, crypto, now);
+    const t = structuredClone(init.targets.signed);
+    for (let i = 0; i < targets; i++) {
+      L.setTarget(t, `tag-${String(i).padStart(6, '0')}`, L.fileMetaOf(new TextEncoder().encode(`image-${i}`), crypto));
+    }
+    const delegationKey = L.generateSigningKey(crypto);
+    const names = [];
+    for (let d = 0; d < delegations; d++) {
+      const name = d === 0 ? 'targets/releases' : `targets/team${String(d).padStart(4, '0')}`;
+      names.push(name);
+      L.setDelegation(t, 'targets', { name, keys: [delegationKey.publicKey], paths: [d === 0 ? '' : `team${String(d).padStart(4, '0')}/`] }, crypto);
+    }
+    L.bumpVersion(t, now, 1095);
+    const files = new Map([['root', init.root.bytes], ['targets', (await L.signMetadata('Targets', t, 'targets', [keys.targets.signer])).bytes]]);
+    for (const name of names) {
+      const dt = L.newTargetsSigned(now);
+      const prefix = name === 'targets/releases' ? 'release-' : `${name.slice(8)}/`;
+      for (let i = 0; i < 5; i++) L.setTarget(dt, `${prefix}${i}`, L.fileMetaOf(new TextEncoder().encode(`${name}-${i}`), crypto));
+      files.set(name, (await L.signMetadata('Targets', dt, name, [delegationKey.signer])).bytes);
+    }
+    const snapshot = await L.signMetadata('Snapshot', L.newSnapshotSigned(files, now, crypto, 2), 'snapshot', [keys.snapshot.signer]);
+    files.set('snapshot', snapshot.bytes);
+    await remote.publish(files);
+    return { gun, keys, files };
+  } finally {
+    await remote.close();
+  }
+}
+
+/** Runs a CLI under /usr/bin/time: wall ms, user+sys CPU ms, peak RSS MiB, stdout bytes. */
+export async function timeCli(cmd, args, env = {}) {
+  const r = await measureCommand('/usr/bin/time', ['-f', '%e %U %S %M', cmd, ...args], { env: { ...process.env, TZ: 'UTC', ...env } });
+  const last = r.stderr.trim().split('\n').pop() ?? '';
+  const [, user, sys, rss] = last.split(' ').map(Number);
+  return { wallMs: r.wallMs, cpuMs: (user + sys) * 1000, maxRssMiB: rss / 1024, code: r.code, stdoutBytes: r.stdoutBytes, stderr: r.stderr };
+}

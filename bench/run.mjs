@@ -1,2 +1,3 @@
 // npm run bench: every benchmark, results in bench/results/*.json (summarised in docs/performance.md).
 await import('./core.mjs');
+await import('./reader.mjs');

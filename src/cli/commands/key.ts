@@ -1,0 +1,256 @@
+/**
+ * `notary key list|generate|import|export|remove|passwd` — arguments, output (byte for byte), prompts and
+ * exit codes as Notary 0.7 (Go: cmd/notary/keys.go, prettyprint.go). `key rotate` needs a repository and
+ * lives with the repository commands.
+ *
+ * Every command opens the key store first, which migrates legacy layouts, as Notary does.
+ */
+import { promises as fs } from 'node:fs';
+import { resolve } from 'node:path';
+import { nodeCryptoBackend } from '../../crypto/node.js';
+import { encodeKeyFile, encodePublicKeyPem, privateKeyId } from '../../node/keyfile.js';
+import { FileKeyStore, storedGun, type KeyInfo, type UnlockedKey } from '../../node/keystore.js';
+import { askConfirm, notaryRetriever, type PassphraseRetriever } from '../../node/passphrase.js';
+import { KeyStoreError } from '../../core/errors.js';
+import { CliError, type Command, type CommandContext } from '../program.js';
+
+const SHA256_HEX_SIZE = 64;
+const MAX_GUN_WIDTH = 25;
+const MAX_LOC_WIDTH = 40;
+
+/**
+ * Go's text/tabwriter with Notary's settings (minwidth 4, tabwidth 4, padding 4, pad ' ', no flags) for rows
+ * whose cells are all tab-terminated except the last: each column is as wide as its widest cell plus the
+ * padding (at least minwidth); the last cell is written as is. Widths count code points, as Go counts runes.
+ */
+export function tabwrite(rows: readonly (readonly string[])[], minWidth = 4, padding = 4): string {
+  const widths: number[] = [];
+  for (const row of rows) {
+    for (let j = 0; j < row.length - 1; j++) {
+      const w = [...row[j]!].length + padding;
+      widths[j] = Math.max(widths[j] ?? minWidth, w, minWidth);
+    }
+  }
+  let out = '';
+  for (const row of rows) {
+    for (let j = 0; j < row.length; j++) {
+      const cell = row[j]!;
+      out += j < row.length - 1 ? cell + ' '.repeat(widths[j]! - [...cell].length) : cell;
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+/** A table as Notary prints it: header row, a row of dashes as long as each header, then the rows. */
+export function notaryTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  return tabwrite([headers, headers.map((h) => '-'.repeat(h.length)), ...rows]);
+}
+
+/** Notary's truncateWithEllipsis (byte lengths, as Go's len()). */
+export function truncateWithEllipsis(str: string, maxWidth: number, leftTruncate: boolean): string {
+  const bytes = Buffer.from(str, 'utf8');
+  if (bytes.length <= maxWidth) return str;
+  if (leftTruncate) return '...' + bytes.subarray(bytes.length - (maxWidth - 3)).toString('utf8');
+  return bytes.subarray(0, maxWidth - 3).toString('utf8') + '...';
+}
+
+/** `key list` output for these keys (already in Notary's order). */
+export function formatKeyList(keys: readonly KeyInfo[]): string {
+  if (keys.length === 0) return 'No signing keys found.\n';
+  return notaryTable(
+    ['ROLE', 'GUN', 'KEY ID', 'LOCATION'],
+    keys.map((k) => [k.role, truncateWithEllipsis(k.gun, MAX_GUN_WIDTH, true), k.keyId, truncateWithEllipsis(k.location, MAX_LOC_WIDTH, true)]),
+  );
+}
+
+function retrieverFor(ctx: CommandContext): PassphraseRetriever {
+  return notaryRetriever({ env: ctx.io.env, input: ctx.io.stdin, output: ctx.io.stdout, isTTY: ctx.io.stdinIsTTY });
+}
+
+async function openStore(ctx: CommandContext, retriever: PassphraseRetriever = retrieverFor(ctx)): Promise<FileKeyStore> {
+  const config = await ctx.config();
+  return FileKeyStore.open(config.trustDir, {
+    retriever,
+    log: (level, message) => (level === 'error' ? ctx.log.error(message) : ctx.log.warn(message)),
+  });
+}
+
+function usageError(ctx: CommandContext, message: string): never {
+  ctx.usage();
+  throw new CliError(message);
+}
+
+const keyList: Command = {
+  path: ['key', 'list'],
+  use: 'key list',
+  short: 'Lists keys.',
+  async run(ctx) {
+    if (ctx.args.length > 0) usageError(ctx, '');
+    const store = await openStore(ctx);
+    const keys = await store.list();
+    if (ctx.json) {
+      ctx.print(JSON.stringify(keys.map((k) => ({ role: k.role, gun: k.gun, keyId: k.keyId, location: k.location }))) + '\n');
+      return;
+    }
+    ctx.print('\n' + formatKeyList(keys) + '\n');
+  },
+};
+
+const keyGenerate: Command = {
+  path: ['key', 'generate'],
+  use: 'key generate [ algorithm ]',
+  short: 'Generates a new key with a given algorithm.',
+  flags: [
+    { name: 'output', short: 'o', type: 'string', description: 'Filepath to write export output to' },
+    { name: 'role', short: 'r', type: 'string', default: 'root', description: 'Role to generate key with, defaulting to "root".' },
+  ],
+  async run(ctx) {
+    if (ctx.args.length > 1) usageError(ctx, 'Please provide only one Algorithm as an argument to generate (rsa, ecdsa)');
+    const algorithm = (ctx.args[0] ?? 'ecdsa').toLowerCase();
+    if (algorithm !== 'ecdsa') throw new CliError('Algorithm not allowed, possible values are: ECDSA');
+    const role = String(ctx.flags['role'] ?? 'root');
+    const output = String(ctx.flags['output'] ?? '');
+    const retriever = retrieverFor(ctx);
+    if (output === '') {
+      const store = await openStore(ctx, retriever);
+      const privateKey = nodeCryptoBackend.generateKey('ecdsa');
+      let keyId: string;
+      try {
+        keyId = await store.add(privateKey, { role, gun: '' });
+      } catch (err) {
+        throw new CliError(`Failed to create a new ${role} key: ${(err as Error).message}`);
+      }
+      ctx.print(`Generated new ecdsa ${role} key with keyID: ${keyId}\n`);
+      return;
+    }
+    await ctx.config();
+    // Notary asks with an empty alias here (so NOTARY_DELEGATION_PASSPHRASE applies, even to root keys).
+    const privateKey = nodeCryptoBackend.generateKey('ecdsa');
+    const keyId = privateKeyId(privateKey);
+    let passphrase: string | undefined;
+    for (let attempt = 0; passphrase === undefined; attempt++) {
+      try {
+        passphrase = (await retriever({ keyName: keyId, alias: '', createNew: true, attempt })).passphrase;
+      } catch (err) {
+        if (attempt >= 10) throw new KeyStoreError('BAD_PASSPHRASE', 'maximum number of passphrase attempts exceeded', { cause: err });
+      }
+    }
+    if (passphrase === '') throw new CliError('no password provided');
+    const base = resolve(ctx.io.cwd, output);
+    await fs.writeFile(`${base}-key.pem`, encodeKeyFile(privateKey, { role, gun: storedGun(role, ''), passphrase }), { mode: 0o600 });
+    await fs.writeFile(`${base}.pem`, encodePublicKeyPem(privateKey, role), { mode: 0o600 });
+  },
+};
+
+const keyImport: Command = {
+  path: ['key', 'import'],
+  use: 'key import pemfile [ pemfile ... ]',
+  short: 'Imports all keys from all provided .pem files',
+  flags: [
+    { name: 'gun', short: 'g', type: 'string', description: 'Gun to import key with, if a gun is not already given in a PEM header' },
+    { name: 'role', short: 'r', type: 'string', description: 'Role to import key with, if a role is not already given in a PEM header' },
+  ],
+  async run(ctx) {
+    if (ctx.args.length < 1) usageError(ctx, 'must specify at least one input file to import keys from');
+    const store = await openStore(ctx);
+    for (const file of ctx.args) {
+      let text: string;
+      try {
+        text = await fs.readFile(resolve(ctx.io.cwd, file), 'latin1');
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        throw new CliError(`open ${file}: ${code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`);
+      }
+      await store.importKeys(text, {
+        fallbackRole: String(ctx.flags['role'] ?? ''),
+        fallbackGun: String(ctx.flags['gun'] ?? ''),
+        source: file,
+      });
+    }
+  },
+};
+
+const keyExport: Command = {
+  path: ['key', 'export'],
+  use: 'key export',
+  short: 'Exports all keys from all local keystores. Can be filtered using the --key and --gun flags.',
+  flags: [
+    { name: 'gun', type: 'strings', description: 'GUNs for which to export keys' },
+    { name: 'key', type: 'strings', description: 'Key IDs to export' },
+    { name: 'output', short: 'o', type: 'string', description: 'Filepath to write export output to' },
+  ],
+  async run(ctx) {
+    if (ctx.args.length > 0) usageError(ctx, 'export does not take any positional arguments');
+    const config = await ctx.config();
+    const output = String(ctx.flags['output'] ?? '');
+    const outPath = output === '' ? undefined : resolve(ctx.io.cwd, output);
+    if (outPath) await fs.writeFile(outPath, '', { mode: 0o600 }); // Go opens O_TRUNC|O_CREATE first
+    const store = await FileKeyStore.open(config.trustDir, {
+      log: (level, message) => (level === 'error' ? ctx.log.error(message) : ctx.log.warn(message)),
+    });
+    const guns = (ctx.flags['gun'] as string[] | undefined) ?? [];
+    const ids = (ctx.flags['key'] as string[] | undefined) ?? [];
+    let text: string;
+    if (guns.length > 0) {
+      if (ids.length > 0) throw new CliError('Only the --gun or --key flag may be provided, not a mix of the two flags');
+      text = await store.exportKeys({ gun: guns[0]! }); // Notary honours only the first --gun
+    } else if (ids.length > 0) {
+      text = await store.exportKeys({ keyIds: ids });
+    } else {
+      text = await store.exportKeys();
+    }
+    if (outPath) await fs.writeFile(outPath, text, { mode: 0o600 });
+    else ctx.print(text);
+  },
+};
+
+const keyRemove: Command = {
+  path: ['key', 'remove'],
+  use: 'key remove [ keyID ]',
+  short: 'Removes the key with the given keyID.',
+  async run(ctx) {
+    if (ctx.args.length < 1) usageError(ctx, 'must specify the key ID of the key to remove');
+    const store = await openStore(ctx);
+    const keyId = ctx.args[0]!;
+    if (Buffer.byteLength(keyId) !== SHA256_HEX_SIZE) throw new CliError(`invalid key ID provided: ${keyId}`);
+    ctx.print('\n');
+    const found = (await store.list()).find((k) => k.keyId === keyId);
+    if (!found) {
+      ctx.print('\n');
+      throw new CliError(`No key with ID ${keyId} found`);
+    }
+    const description = `${found.keyId} (role ${found.role}) from ${found.location}`;
+    ctx.print(`Are you sure you want to remove ${description}?  (yes/no)  `);
+    if (!(await askConfirm(ctx.io.stdin))) {
+      ctx.print('\nAborting action.\n\n');
+      return;
+    }
+    await store.remove(keyId);
+    ctx.print(`\nDeleted ${description}.\n\n`);
+  },
+};
+
+const keyPasswd: Command = {
+  path: ['key', 'passwd'],
+  use: 'key passwd [ keyID ]',
+  short: 'Changes the passphrase for the key with the given keyID.',
+  async run(ctx) {
+    if (ctx.args.length < 1) usageError(ctx, 'must specify the key ID of the key to change the passphrase of');
+    const store = await openStore(ctx);
+    const keyId = ctx.args[0]!;
+    if (Buffer.byteLength(keyId) !== SHA256_HEX_SIZE) throw new CliError(`invalid key ID provided: ${keyId}`);
+    // A second retriever, so the unlocking passphrase is not cached and reused for the new one (as Notary).
+    let unlocked: UnlockedKey;
+    try {
+      unlocked = await store.unlock(keyId);
+    } catch (err) {
+      ctx.log.debug(`key passwd ${keyId}: ${(err as Error).message}`);
+      throw new CliError(`could not retrieve local key for key ID provided: ${keyId}`);
+    }
+    await store.reencrypt(unlocked, retrieverFor(ctx));
+    ctx.print(`\nSuccessfully updated passphrase for key ID: ${keyId}\n`);
+  },
+};
+
+export const keyCommands: readonly Command[] = [keyList, keyGenerate, keyImport, keyExport, keyRemove, keyPasswd];
