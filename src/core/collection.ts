@@ -5,7 +5,7 @@
  */
 import { compareUtf8 } from './canonical.js';
 import { NotaryError, TargetNotFoundError } from './errors.js';
-import type { FileMetaJson } from './metadata.js';
+import { Metadata, type FileMetaJson } from './metadata.js';
 import { childRoles, type DelegatedRole } from './targets.js';
 import { isSkippableDelegationError, type TrustedMetadataSet, type TrustedRole } from './trusted.js';
 import { pathAllowed } from './verify.js';
@@ -13,8 +13,11 @@ import { pathAllowed } from './verify.js';
 export type RoleGetter = (role: string, meta: FileMetaJson) => Promise<Uint8Array | undefined> | Uint8Array | undefined;
 
 export interface WalkReport {
-  /** Delegations skipped because they were expired or below threshold (Notary warns and goes on). */
-  readonly skipped: { role: string; error: NotaryError }[];
+  /**
+   * Delegations skipped because they were expired or below threshold (Notary warns and goes on), with their
+   * parsed metadata so a writer can re-sign ("witness") them.
+   */
+  readonly skipped: { role: string; error: NotaryError; metadata?: Metadata<'Targets'> }[];
 }
 
 /**
@@ -28,6 +31,8 @@ export interface WalkOptions {
   readonly shouldVisit?: (role: DelegatedRole) => boolean;
   /** Called with a role's children as soon as it is admitted, so a caller can prefetch them concurrently. */
   readonly onAdmitted?: (children: readonly DelegatedRole[]) => void;
+  /** The lowest admissible version of a role (that of a cached copy: rollback protection); default 1. */
+  readonly minVersion?: (role: string) => number;
 }
 
 export async function walkDelegations(set: TrustedMetadataSet, getRole: RoleGetter, options: WalkOptions = {}): Promise<WalkReport> {
@@ -52,10 +57,16 @@ export async function walkDelegations(set: TrustedMetadataSet, getRole: RoleGett
         });
       }
       try {
-        trusted = set.updateDelegation(role.name, bytes);
+        trusted = set.updateDelegation(role.name, bytes, { minVersion: options.minVersion?.(role.name) ?? 1 });
       } catch (err) {
         if (isSkippableDelegationError(err)) {
-          skipped.push({ role: role.name, error: err as NotaryError });
+          let metadata: Metadata<'Targets'> | undefined;
+          try {
+            metadata = Metadata.fromBytes(bytes, role.name);
+          } catch {
+            metadata = undefined;
+          }
+          skipped.push({ role: role.name, error: err as NotaryError, ...(metadata ? { metadata } : {}) });
           continue;
         }
         throw err;

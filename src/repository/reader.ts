@@ -133,7 +133,8 @@ export class TrustedRepository {
       try {
         const bytes = await remote.getTimestamp();
         set.updateTimestamp(bytes, { minVersion: cachedVersion(cachedTimestamp, 'timestamp') });
-        await cache.set('timestamp', bytes);
+        // cached with the rest once the whole top-level update succeeds (see flushCache)
+        this.pendingCache.set('timestamp', bytes);
       } catch (err) {
         if (!(err instanceof NotaryError && FALLBACK_CODES.has(err.code))) throw err;
         remoteError = err;
@@ -146,8 +147,10 @@ export class TrustedRepository {
       this.log.warn('Error while downloading remote metadata, using cached timestamp - this might not be the latest version available remotely');
       set.updateTimestamp(cachedTimestamp);
     }
-    set.updateSnapshot(await this.fetchPinned('snapshot', set.timestamp!.signed.meta?.['snapshot'] ?? undefined));
-    set.updateTargets(await this.fetchPinned('targets', set.snapshotMeta('targets')));
+    const snapshot = await this.fetchPinned('snapshot', set.timestamp!.signed.meta?.['snapshot'] ?? undefined);
+    set.updateSnapshot(snapshot, { minVersion: this.minVersion('snapshot') });
+    const targets = await this.fetchPinned('targets', set.snapshotMeta('targets'));
+    set.updateTargets(targets, { minVersion: this.minVersion('targets') });
   }
 
   /**
@@ -167,6 +170,8 @@ export class TrustedRepository {
       }
     }
     if (!remote) throw offline();
+    // A download must not go below the version of the cached copy (rollback protection, as Go's oldBuilder).
+    if (cached) this.minVersions.set(role, cachedVersion(cached, role));
     if (!meta) {
       throw new NotaryError('NO_CHECKSUMS', `no checksums for supported algorithms were provided for ${role}`, { where: role });
     }
@@ -178,14 +183,23 @@ export class TrustedRepository {
   }
 
   private readonly pendingCache = new Map<string, Uint8Array>();
+  /** Per role, the version of the cached copy a download replaced: the lowest version admissible. */
+  private readonly minVersions = new Map<string, number>();
+
+  private minVersion(role: string): number {
+    return this.minVersions.get(role) ?? 1;
+  }
 
   private async flushCache(): Promise<void> {
     for (const [role, bytes] of this.pendingCache) {
-      const trusted = role === 'snapshot' ? this.set.snapshot : this.set.roles.get(role)?.metadata;
+      const trusted = role === 'timestamp' ? this.set.timestamp : role === 'snapshot' ? this.set.snapshot : this.set.roles.get(role)?.metadata;
       if (trusted?.bytes && bytesEqual(trusted.bytes, bytes)) await this.options.cache.set(role, bytes);
     }
     this.pendingCache.clear();
   }
+
+  /** Delegations skipped (expired or below threshold) in the last full walk. */
+  lastSkipped: WalkReport['skipped'] = [];
 
   /** Walks delegations (optionally pruned), prefetching children concurrently. */
   private async walk(shouldVisit?: (role: DelegatedRole) => boolean): Promise<WalkReport> {
@@ -202,6 +216,7 @@ export class TrustedRepository {
     };
     const report = await walkDelegations(this.set, (role, meta) => fetchRole(role, meta), {
       ...(shouldVisit ? { shouldVisit } : {}),
+      minVersion: (role) => this.minVersion(role),
       onAdmitted: (children) => {
         for (const child of children) {
           const meta = this.set.snapshotMeta(child.name);
@@ -211,12 +226,18 @@ export class TrustedRepository {
     });
     await this.flushCache();
     for (const s of report.skipped) this.log.warn(`Error getting ${s.role}: ${s.error.message}`);
+    if (!shouldVisit) this.lastSkipped = report.skipped;
     return report;
   }
 
   /** Releases the remote's connections. */
   async close(): Promise<void> {
     await this.options.remote?.close?.();
+  }
+
+  /** Admits the whole delegation tree (as Notary's update does) and reports what was skipped. */
+  async loadAll(): Promise<WalkReport> {
+    return this.walk();
   }
 
   /** Every target, as `notary list` shows them (optionally starting from the given roles). */
