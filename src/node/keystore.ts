@@ -211,6 +211,8 @@ export class FileKeyStore implements KeyStore {
   }
 
   private async migrate(): Promise<void> {
+    // Legacy stores were often created 0755; we are about to write keys here, so tighten it (Notary does not).
+    await fs.chmod(this.privateDir, 0o700);
     for (const sub of [LEGACY_ROOT_KEYS_DIR, LEGACY_NON_ROOT_KEYS_DIR]) {
       const dir = join(this.privateDir, sub);
       try {
