@@ -3,9 +3,16 @@
  * column but the last is padded to max(4, widest cell + 4), cell widths counted in code points (runes),
  * and a separator row of dashes as long as each header in bytes.
  */
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/** Code points in a string: its length less one per surrogate pair (no per-character iteration). */
 function runeCount(s: string): number {
+  if (!SURROGATE.test(s)) return s.length;
   let n = 0;
-  for (const _ of s) n++;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0xdc00 || c > 0xdfff) n++;
+  }
   return n;
 }
 
@@ -18,16 +25,17 @@ export function formatTable(headers: readonly string[], rows: readonly (readonly
     for (const row of all) w = Math.max(w, runeCount(row[c] ?? '') + 4);
     widths.push(w);
   }
-  let out = '';
-  for (const row of all) {
+  const lines: string[] = new Array(all.length);
+  for (let r = 0; r < all.length; r++) {
+    const row = all[r]!;
     let line = '';
     for (let c = 0; c < columns - 1; c++) {
       const cell = row[c] ?? '';
       line += cell + ' '.repeat(widths[c]! - runeCount(cell));
     }
-    out += line + (row[columns - 1] ?? '') + '\n';
+    lines[r] = line + (row[columns - 1] ?? '');
   }
-  return out;
+  return lines.join('\n') + '\n';
 }
 
 /** Notary's truncation (byte-based, like Go's len on strings). */

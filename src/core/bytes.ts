@@ -56,23 +56,27 @@ export function toBase64(bytes: Uint8Array): string {
  * Returns undefined for anything Go would refuse, so callers can raise their own typed error.
  */
 export function fromBase64(text: string): Uint8Array | undefined {
-  if (text.length % 4 !== 0) return undefined;
+  const n = text.length;
+  if (n % 4 !== 0) return undefined;
   let pad = 0;
-  if (text.endsWith('==')) pad = 2;
-  else if (text.endsWith('=')) pad = 1;
-  const out = new Uint8Array((text.length / 4) * 3 - pad);
+  if (n > 0 && text.charCodeAt(n - 1) === 61) pad = text.charCodeAt(n - 2) === 61 ? 2 : 1;
+  const out = new Uint8Array((n / 4) * 3 - pad);
   let o = 0;
-  for (let i = 0; i < text.length; i += 4) {
-    const c = [0, 1, 2, 3].map((k) => {
-      const ch = text.charCodeAt(i + k);
-      if (ch === 61 /* = */ && i + 4 === text.length && k >= 4 - pad) return 0;
-      return ch < 128 ? B64_INDEX[ch]! : -1;
-    });
-    if (c.some((v) => v < 0)) return undefined;
-    const n = (c[0]! << 18) | (c[1]! << 12) | (c[2]! << 6) | c[3]!;
-    if (o < out.length) out[o++] = (n >> 16) & 255;
-    if (o < out.length) out[o++] = (n >> 8) & 255;
-    if (o < out.length) out[o++] = n & 255;
+  for (let i = 0; i < n; i += 4) {
+    const last = i + 4 === n;
+    const c0 = text.charCodeAt(i);
+    const c1 = text.charCodeAt(i + 1);
+    const c2 = text.charCodeAt(i + 2);
+    const c3 = text.charCodeAt(i + 3);
+    const a = c0 < 128 ? B64_INDEX[c0]! : -1;
+    const b = c1 < 128 ? B64_INDEX[c1]! : -1;
+    const c = last && pad === 2 && c2 === 61 ? 0 : c2 < 128 ? B64_INDEX[c2]! : -1;
+    const d = last && pad >= 1 && c3 === 61 ? 0 : c3 < 128 ? B64_INDEX[c3]! : -1;
+    if ((a | b | c | d) < 0) return undefined;
+    const v = (a << 18) | (b << 12) | (c << 6) | d;
+    out[o++] = (v >> 16) & 255;
+    if (o < out.length) out[o++] = (v >> 8) & 255;
+    if (o < out.length) out[o++] = v & 255;
   }
   return out;
 }
@@ -90,6 +94,7 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
 }
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
   if (a.length !== b.length) return false;
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;

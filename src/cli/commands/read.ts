@@ -63,7 +63,7 @@ export const listCommand: Command = {
       ctx.print('\nNo targets present in this repository.\n\n');
       return;
     }
-    targets.sort((a, b) => compareUtf8(a.name, b.name));
+    // listTargets returns names in Go's (byte) order already.
     ctx.print(formatTable(['NAME', 'DIGEST', 'SIZE (BYTES)', 'ROLE'], targets.map((t) => [t.name, sha256Hex(t), String(t.length), t.role])));
   },
 };
