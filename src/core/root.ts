@@ -7,24 +7,54 @@
  * `*` prefixes, a CA check, else TOFU unless disabled); and R carries its own threshold of signatures from
  * the remaining certificates, re-encoded as Notary re-encodes them (leaf + valid intermediates as PEM).
  */
-import { toBase64, utf8Encode } from './bytes.js';
+import { toBase64, utf8Decode, utf8Encode } from './bytes.js';
+import { verifyCertificateChain } from './chain.js';
 import { FormatError, RootTrustError } from './errors.js';
 import { keyCertificates, publicKeyJson, tufKeyId, type PublicKeyLike } from './keys.js';
 import { BASE_ROLES, type Metadata, type RootSigned } from './metadata.js';
 import { DAY_MS } from './time.js';
 import { checkHashStructure, verifyThreshold, type RoleKeys, type VerifyContext } from './verify.js';
-import { certificateToPem, type Certificate } from './x509.js';
+import { certificateToPem, pemToCertificates, type Certificate } from './x509.js';
 
 export interface TrustPinning {
   /** GUN (or `prefix*`) → allowed root certificate TUF key IDs. */
   readonly certs?: Readonly<Record<string, readonly string[]>>;
   /**
-   * GUN prefix → CA certificates. Checking a leaf against them needs chain verification, which the caller
-   * supplies as `caCheck` (the IO layer loads the bundle; see src/node).
+   * GUN prefix (plain string prefix, longest wins) → the CA bundle `trust_pinning.ca` names, already read
+   * by the IO layer (src/node/config.ts): its PEM text or bytes, or parsed certificates; `null` when the file
+   * could not be read ("could not load root cert from CA path" if this prefix is the one that applies).
+   * Expired, SHA-1 and short-RSA CA certificates are ignored; none left → "invalid CA certs provided".
+   * Root leaf certificates must then chain to one of them (through root.json's intermediates) as Go's
+   * `x509.Verify` with default options decides — ServerAuth EKU included (see chain.ts).
    */
-  readonly ca?: Readonly<Record<string, unknown>>;
+  readonly ca?: Readonly<Record<string, CaBundle>>;
+  /** Replaces the built-in chain verification for the `ca` mode (tests, custom policies). */
   readonly caCheck?: (gunPrefix: string, leaf: Certificate, intermediates: Certificate[]) => boolean;
   readonly disableTofu?: boolean;
+}
+
+/** A `trust_pinning.ca` bundle as loaded: PEM text or bytes, parsed certificates, or null if unreadable. */
+export type CaBundle = string | Uint8Array | readonly Certificate[] | null | undefined;
+
+/**
+ * The usable CA certificates of a bundle, as Notary's NewTrustPinChecker builds its pool: the bundle must
+ * load (every PEM block a CERTIFICATE that parses), and certificates failing Notary's checks at `now`
+ * (validity window with a day's leeway, SHA-1, RSA < 2048 bits) are ignored.
+ */
+export function caPoolFromBundle(bundle: CaBundle, now: Date): Certificate[] {
+  const fail = (reason: string) =>
+    new RootTrustError('TRUST_PINNING_FAILED', `could not validate the path to a trusted root: ${reason}`, { where: 'root' });
+  let certs: readonly Certificate[];
+  try {
+    if (bundle === null || bundle === undefined) throw new Error('unreadable');
+    certs = typeof bundle === 'string' || bundle instanceof Uint8Array ? pemToCertificates(typeof bundle === 'string' ? bundle : utf8Decode(bundle)) : bundle;
+    if (certs.length === 0) throw new Error('empty');
+  } catch {
+    throw fail('could not load root cert from CA path');
+  }
+  const usable = certs.filter((c) => !certificateProblem(c, now));
+  if (usable.length === 0) throw fail('invalid CA certs provided');
+  return usable;
 }
 
 /** Notary's root structure rule: every base role present, threshold >= 1, every key ID in `keys`. */
@@ -119,7 +149,7 @@ function keysFromCertificates(
 
 type PinCheck = (leaf: Certificate, intermediates: Certificate[]) => boolean;
 
-function trustPinChecker(pinning: TrustPinning, gun: string, firstBootstrap: boolean, ctx: VerifyContext): PinCheck {
+function trustPinChecker(pinning: TrustPinning, gun: string, firstBootstrap: boolean, now: Date, ctx: VerifyContext): PinCheck {
   const certsFor = (ids: readonly string[]): PinCheck => (leaf, ints) =>
     ids.includes(tufKeyId(certificateBundleKey(leaf, ints), ctx.crypto));
   const exact = pinning.certs?.[gun];
@@ -138,12 +168,18 @@ function trustPinChecker(pinning: TrustPinning, gun: string, firstBootstrap: boo
     if (gun.startsWith(prefix) && (caPrefix === undefined || prefix.length >= caPrefix.length)) caPrefix = prefix;
   }
   if (caPrefix !== undefined) {
-    const check = pinning.caCheck;
-    if (!check) {
-      throw new RootTrustError('TRUST_PINNING_FAILED', 'could not validate the path to a trusted root: could not load root cert from CA path', { where: 'root' });
-    }
     const prefix = caPrefix;
-    return (leaf, ints) => check(prefix, leaf, ints);
+    const custom = pinning.caCheck;
+    if (custom) return (leaf, ints) => custom(prefix, leaf, ints);
+    const roots = caPoolFromBundle(pinning.ca?.[prefix], now);
+    return (leaf, ints) => {
+      try {
+        verifyCertificateChain(leaf, { roots, intermediates: ints, now, crypto: ctx.crypto });
+        return true;
+      } catch {
+        return false; // Notary logs the chain error at debug level and drops the certificate
+      }
+    };
   }
   if (pinning.disableTofu && firstBootstrap) {
     throw new RootTrustError('TRUST_PINNING_FAILED', 'could not validate the path to a trusted root: invalid trust pinning specified', { where: 'root' });
@@ -195,7 +231,7 @@ export function validateRoot(root: Metadata<'Root'>, options: ValidateRootOption
     }
   }
 
-  const pinCheck = trustPinChecker(options.trustPinning ?? {}, gun, !options.previous, ctx);
+  const pinCheck = trustPinChecker(options.trustPinning ?? {}, gun, !options.previous, now, ctx);
   const pinned = withValidIntermediates.filter((c) => pinCheck(c.leaf, c.intermediates));
   if (pinned.length === 0) throw fail('TRUST_PINNING_FAILED', 'unable to match any certificates to trust_pinning config');
 

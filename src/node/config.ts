@@ -5,11 +5,12 @@
  * resolve against the current directory (as Notary does, whatever its docs say); `remote_server` TLS paths
  * from the file resolve against the config file's directory.
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { FormatError } from '../core/errors.js';
-import type { TrustPinning } from '../core/root.js';
+import type { CaBundle, TrustPinning } from '../core/root.js';
 
 export const DEFAULT_SERVER_URL = 'https://notary-server:4443';
 
@@ -127,7 +128,19 @@ export async function loadClientConfig(overrides: ConfigOverrides = {}, env: Con
   };
 }
 
-/** The core's TrustPinning from a config (CA checks are wired by the caller that can read files). */
+/**
+ * The core's TrustPinning from a config. Each `trust_pinning.ca` bundle file is read here (a file that
+ * cannot be read becomes `null`: the core then fails with "could not load root cert from CA path", but
+ * only if that prefix applies to a root being validated, as Notary reads it only then).
+ */
 export function trustPinningOf(config: ClientConfig): TrustPinning {
-  return { certs: config.trustPinning.certs, ca: config.trustPinning.ca, disableTofu: config.trustPinning.disableTofu };
+  const ca: Record<string, CaBundle> = {};
+  for (const [prefix, path] of Object.entries(config.trustPinning.ca)) {
+    try {
+      ca[prefix] = new Uint8Array(readFileSync(path));
+    } catch {
+      ca[prefix] = null;
+    }
+  }
+  return { certs: config.trustPinning.certs, ca, disableTofu: config.trustPinning.disableTofu };
 }

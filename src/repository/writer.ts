@@ -9,24 +9,26 @@
  */
 import { bumpVersion, newSnapshotSigned, newTargetsSigned, signMetadata, type MetadataSigner } from '../core/build.js';
 import type { CryptoBackend } from '../core/crypto.js';
-import { KeyStoreError, NotaryError } from '../core/errors.js';
-import { generateSigningKey, rootCertificateKey, signingKey } from '../core/init.js';
+import { KeyStoreError, NotaryError, SignatureError } from '../core/errors.js';
+import { generateSigningKey, publicKeyOf, rootCertificateKey, signingKey } from '../core/init.js';
 import { canonicalKeyId, publicKeyJson, tufKeyId } from '../core/keys.js';
-import { Metadata, type FileMetaJson, type KeyJson, type RootSigned, type SnapshotSigned, type TargetsSigned } from '../core/metadata.js';
+import { Metadata, goNormalSigned, serializeEnvelope, type FileMetaJson, type KeyJson, type RootSigned, type SnapshotSigned, type TargetsSigned } from '../core/metadata.js';
 import type { TrustPinning } from '../core/root.js';
 import { DEFAULT_EXPIRY_DAYS, compareGoTime, expiresAfterDays, goTimeFromDate, parseGoTime } from '../core/time.js';
 import { TrustedMetadataSet } from '../core/trusted.js';
-import { parentRole } from '../core/verify.js';
+import { isDelegationName, newVerifyContext, parentRole, verifyThreshold } from '../core/verify.js';
 import type { MetadataCache } from '../node/cache.js';
 import type { KeyStore } from '../node/keystore.js';
 import { applyChanges, type EditableCollection } from './apply.js';
-import type { Change } from './changelist.js';
+import { rootRoleChange, type Change } from './changelist.js';
 import { TrustedRepository, type MetadataRemote, type ReaderLogger } from './reader.js';
 
 /** What publishing needs from a server (NotaryRemote; DirectoryRemote for a static mirror). */
 export interface PublishingRemote extends MetadataRemote {
   publish(files: ReadonlyMap<string, Uint8Array>): Promise<void>;
   getKey(role: string): Promise<KeyJson>;
+  /** Asks the server for a new key for `timestamp` or `snapshot` (`key rotate -r`); optional for static mirrors. */
+  rotateKey?(role: string): Promise<KeyJson>;
 }
 
 export interface WriterOptions {
@@ -75,6 +77,65 @@ export interface PublishResult {
   /** The files uploaded, by role. */
   readonly files: ReadonlyMap<string, Uint8Array>;
   readonly initialPublish: boolean;
+  /** Canonical IDs of private keys removed from the key store after the upload (keys a rotation replaced). */
+  readonly removedKeys?: readonly string[];
+}
+
+export interface PublishOptions {
+  /**
+   * Also sign a re-signed root with the root keys of up to N older root versions (fetched as
+   * `<v>.root.json`), so clients that still trust them can jump straight to the new root; -1 = all
+   * (Notary's `--legacy N`, `SignWithAllOldVersions`). Any N > 0 forces a root re-sign, as in Notary.
+   */
+  readonly legacyVersions?: number;
+  /**
+   * Targets or delegation metadata already signed elsewhere (co-signing, src/repository/cosign.ts), by role:
+   * uploaded byte for byte after checking it is Go-normal, newer than the current version and signed by
+   * the role's threshold of its keys (as it stands after `changes`).
+   */
+  readonly presigned?: ReadonlyMap<string, Uint8Array>;
+}
+
+/** Base roles `key rotate` accepts. */
+export type RotatableRole = 'root' | 'targets' | 'snapshot' | 'timestamp';
+
+export interface RotateKeyOptions {
+  /** Let the server generate and hold the new key: required for timestamp, optional for snapshot (`-r`). */
+  readonly serverManaged?: boolean;
+  /**
+   * Canonical IDs of private keys already in the key store to rotate to (`-k`; the CLI imports the files
+   * first). Default: a new ECDSA key (root keys: wrapped in a new Notary certificate).
+   */
+  readonly keyIds?: readonly string[];
+  /** Root rotations: see PublishOptions.legacyVersions (`--legacy N`). */
+  readonly legacyVersions?: number;
+}
+
+export interface RotateKeyResult extends PublishResult {
+  readonly role: RotatableRole;
+  /** The role's new public keys as root lists them (root keys: `ecdsa-x509` certificates). */
+  readonly newKeys: readonly KeyJson[];
+}
+
+/** State a writer works on (see RepositoryWriter.loadEditable). */
+export interface WritableState {
+  readonly collection: EditableCollection;
+  readonly rootBytes: Uint8Array;
+  readonly roleBytes: Map<string, Uint8Array>;
+  readonly snapshot: SnapshotSigned | undefined;
+  readonly originalRoot: RootSigned;
+  readonly initialPublish: boolean;
+}
+
+/** Go's checkRotationInput. */
+export function checkRotationInput(role: string, serverManaged: boolean): asserts role is RotatableRole {
+  const canBeRemote = role === 'timestamp' || role === 'snapshot';
+  const canBeLocal = role === 'snapshot' || role === 'targets' || role === 'root';
+  if (!['root', 'targets', 'snapshot', 'timestamp'].includes(role) || isDelegationName(role)) {
+    throw new NotaryError('INVALID_ARGUMENT', `notary does not currently permit rotating the ${role} key`, { where: role });
+  }
+  if (serverManaged && !canBeRemote) throw new NotaryError('INVALID_ARGUMENT', `notary does not permit the server managing the ${role} key`, { where: role });
+  if (!serverManaged && !canBeLocal) throw new NotaryError('INVALID_ARGUMENT', `notary does not permit the client managing the ${role} key`, { where: role });
 }
 
 export class RepositoryWriter {
@@ -164,7 +225,7 @@ export class RepositoryWriter {
   }
 
   /** Applies `changes` on top of the current repository, re-signs and uploads. */
-  async publish(changes: readonly Change[]): Promise<PublishResult> {
+  async publish(changes: readonly Change[], publishOptions: PublishOptions = {}): Promise<PublishResult> {
     const { remote, crypto, gun } = this.options;
     if (!remote) throw offline();
     const now = this.clock();
@@ -179,10 +240,11 @@ export class RepositoryWriter {
     const files = new Map<string, Uint8Array>();
     // Root: re-signed when changed or near expiry; on the first publish the cached root is sent as is.
     let rootBytes = state.rootBytes;
-    if (collection.dirty.has('root') || nearExpiry(collection.root.expires, now)) {
+    const legacyKeys = state.initialPublish ? new Map<string, KeyJson>() : await this.legacyRootKeys(state.originalRoot.version, publishOptions.legacyVersions ?? 0);
+    if (collection.dirty.has('root') || nearExpiry(collection.root.expires, now) || legacyKeys.size > 0) {
       const signed = structuredClone(collection.root);
       bumpVersion(signed, now, DEFAULT_EXPIRY_DAYS.root);
-      const signers = await this.signersFor('root', keysOf(collection.root, 'root'), state.originalRoot);
+      const signers = await this.rootSigners(collection.root, state.originalRoot, legacyKeys);
       const md = await signMetadata('Root', signed, 'root', signers);
       rootBytes = md.bytes!;
       files.set('root', rootBytes);
@@ -192,7 +254,8 @@ export class RepositoryWriter {
 
     // Targets and delegations that changed (and targets itself on the first publish).
     const roleBytes = new Map<string, Uint8Array>(state.roleBytes);
-    const toSign = [...collection.dirty].filter((r) => r !== 'root');
+    const presigned = this.checkPresigned(collection, publishOptions.presigned, now);
+    const toSign = [...collection.dirty].filter((r) => r !== 'root' && !presigned.has(r));
     if (state.initialPublish && !toSign.includes('targets')) toSign.push('targets');
     for (const role of toSign.sort((a, b) => a.split('/').length - b.split('/').length)) {
       const signed = collection.roles.get(role);
@@ -202,7 +265,13 @@ export class RepositoryWriter {
       }
       bumpVersion(signed, now, DEFAULT_EXPIRY_DAYS.targets);
       const keys = role === 'targets' ? keysOf(collection.root, 'targets') : delegationKeys(collection, role);
-      const md = await signMetadata('Targets', signed, role, await this.signersFor(role, keys));
+      const signers = await this.signersFor(role, keys);
+      this.requireThreshold(role, keys, signers, role === 'targets' ? (collection.root.roles?.['targets']?.threshold ?? 1) : delegationThreshold(collection, role));
+      const md = await signMetadata('Targets', signed, role, signers);
+      roleBytes.set(role, md.bytes!);
+      files.set(role, md.bytes!);
+    }
+    for (const [role, md] of presigned) {
       roleBytes.set(role, md.bytes!);
       files.set(role, md.bytes!);
     }
@@ -229,7 +298,171 @@ export class RepositoryWriter {
     }
     this.log.debug(`publishing ${[...files.keys()].join(', ')} for ${gun}`);
     await remote.publish(files);
-    return { files, initialPublish: state.initialPublish };
+    const removedKeys = await this.removeReplacedKeys(state.originalRoot, collection.root);
+    return { files, initialPublish: state.initialPublish, removedKeys };
+  }
+
+  /**
+   * `notary key rotate <gun> <role>`: a new key for a base role (generated here, taken from the key store,
+   * or — `serverManaged` — generated by the server), recorded in root as Notary's ReplaceBaseKeys does and
+   * published at once on its own (the staged changelist is not touched). Root is re-signed by the old
+   * root's threshold of keys and by the new keys; the old root certificate stays in `keys`. A replaced
+   * targets or snapshot private key is removed from the key store, as Notary does — but only after the
+   * server accepted the upload (Notary removes it before uploading).
+   */
+  async rotateKey(role: string, options: RotateKeyOptions = {}): Promise<RotateKeyResult> {
+    const { remote, keyStore, crypto, gun } = this.options;
+    const serverManaged = options.serverManaged ?? false;
+    checkRotationInput(role, serverManaged);
+    if (!remote) throw offline();
+    const now = this.clock();
+    const newKeys: KeyJson[] = [];
+    if (serverManaged) {
+      if (!remote.rotateKey) throw new NotaryError('INVALID_ARGUMENT', 'this remote cannot generate keys');
+      try {
+        newKeys.push(normalKey(await remote.rotateKey(role)));
+      } catch (err) {
+        throw new NotaryError(err instanceof NotaryError ? err.code : 'SERVER_ERROR', `unable to rotate remote key: ${(err as Error).message}`, { cause: err });
+      }
+    } else if (options.keyIds && options.keyIds.length > 0) {
+      for (const id of options.keyIds) {
+        let loaded;
+        try {
+          loaded = await keyStore.getPrivateKey(id);
+        } catch (err) {
+          if (err instanceof KeyStoreError && err.code === 'KEY_NOT_FOUND') throw new KeyStoreError('KEY_NOT_FOUND', `unable to find key: ${id}`, { cause: err });
+          throw err;
+        }
+        if (role === 'root' && loaded.role !== 'root') {
+          throw new KeyStoreError('KEY_STORE', `attempted to load root key but given ${loaded.role} key instead`, { where: id });
+        }
+        newKeys.push(role === 'root' ? rootCertificateKey(loaded.privateKey, gun, now, crypto) : publicKeyOf(loaded.privateKey));
+      }
+    } else {
+      const privateKey = crypto.generateKey('ecdsa');
+      await keyStore.add(privateKey, role === 'root' ? { role } : { role, gun });
+      newKeys.push(role === 'root' ? rootCertificateKey(privateKey, gun, now, crypto) : publicKeyOf(privateKey));
+    }
+    const result = await this.publish([rootRoleChange(role, newKeys)], options.legacyVersions !== undefined ? { legacyVersions: options.legacyVersions } : {});
+    return { ...result, role, newKeys };
+  }
+
+  /**
+   * The repository as the next publish would start from it (refreshed from the server, or from the cache
+   * before the first publish), for callers that prepare metadata themselves (co-signing).
+   */
+  async loadEditable(): Promise<WritableState> {
+    return this.loadForWriting();
+  }
+
+  /** Signers held in the key store for these keys (by TUF key ID); none is not an error. */
+  async heldSigners(keys: ReadonlyMap<string, KeyJson>): Promise<MetadataSigner[]> {
+    return this.availableSigners(keys);
+  }
+
+  /**
+   * Root signers as Notary's SignRoot: the previous root role's threshold of keys when the root role
+   * changed, the new root role's threshold, and (optionally, best effort) legacy root keys.
+   */
+  private async rootSigners(newRoot: RootSigned, originalRoot: RootSigned, legacy: ReadonlyMap<string, KeyJson>): Promise<MetadataSigner[]> {
+    const byId = new Map<string, MetadataSigner>();
+    const roles: RootSigned[] = [];
+    if (!sameRole(originalRoot.roles?.['root'], newRoot.roles?.['root'])) roles.push(originalRoot);
+    roles.push(newRoot);
+    for (const root of roles) {
+      const keys = keysOf(root, 'root');
+      const signers = await this.availableSigners(keys);
+      if (signers.length === 0) {
+        const ids = [...keys.values()].map((k) => canonicalKeyId(k, this.options.crypto));
+        throw new KeyStoreError('KEY_NOT_FOUND', `could not find necessary signing keys, at least one of these keys must be available: ${ids.join(', ')}`, {
+          where: 'root',
+        });
+      }
+      this.requireThreshold('root', keys, signers, root.roles?.['root']?.threshold ?? 1);
+      for (const s of signers) byId.set(s.keyId, s);
+    }
+    const extra = new Map([...legacy].filter(([id]) => !byId.has(id)));
+    for (const s of await this.availableSigners(extra)) byId.set(s.keyId, s);
+    return [...byId.values()];
+  }
+
+  /** Notary's ErrInsufficientSignatures when fewer than `threshold` keys of a role are held. */
+  private requireThreshold(role: string, keys: ReadonlyMap<string, KeyJson>, signers: readonly MetadataSigner[], threshold: number): void {
+    if (signers.length >= threshold) return;
+    const held = new Set(signers.map((s) => s.keyId));
+    const missing = [...keys].filter(([id]) => !held.has(id)).map(([, k]) => canonicalKeyId(k, this.options.crypto));
+    const candidates = missing.length > 0 ? ` (${missing.join(', ')})` : '';
+    const message =
+      signers.length === 0
+        ? `signing keys not available: need ${threshold} keys from ${missing.length} possible keys${candidates}`
+        : `not enough signing keys: found ${signers.length} of ${threshold} needed keys - ${missing.length} other possible keys${candidates}`;
+    throw new SignatureError('THRESHOLD_NOT_MET', isDelegationName(role) ? `${message}; ${role} needs co-signing (notary-ts cosign)` : message, { where: role });
+  }
+
+  /** Root keys of root versions `current` down to `current - n` (n = -1: all), Notary's oldKeysForLegacyClientSupport. */
+  private async legacyRootKeys(current: number, n: number): Promise<Map<string, KeyJson>> {
+    const out = new Map<string, KeyJson>();
+    const oldest = Math.max(1, n === -1 ? 1 : current - n);
+    if (n === 0 || current <= 1 || oldest === current) return out;
+    const remote = this.options.remote!;
+    for (let v = current; v >= oldest; v--) {
+      this.log.debug(`fetching old keys from version ${v}`);
+      let bytes: Uint8Array;
+      try {
+        bytes = await remote.getRootVersion(v);
+      } catch (err) {
+        this.log.debug(`error downloading ${v}.root: ${(err as Error).message}`);
+        continue;
+      }
+      const old = Metadata.fromBytes(bytes, 'root');
+      for (const [id, key] of keysOf(old.signed, 'root')) out.set(id, key);
+    }
+    return out;
+  }
+
+  /** Validates co-signed role files for this publish; returns them parsed, by role. */
+  private checkPresigned(collection: EditableCollection, presigned: ReadonlyMap<string, Uint8Array> | undefined, now: Date): Map<string, Metadata<'Targets'>> {
+    const out = new Map<string, Metadata<'Targets'>>();
+    if (!presigned) return out;
+    const ctx = newVerifyContext(this.options.crypto);
+    for (const [role, bytes] of presigned) {
+      if (role !== 'targets' && !isDelegationName(role)) throw new NotaryError('INVALID_ARGUMENT', `only targets roles can be co-signed, not ${role}`, { where: role });
+      if (collection.dirty.has(role)) {
+        throw new NotaryError('INVALID_ARGUMENT', `${role} has staged changes as well as co-signed metadata; publish one or the other`, { where: role });
+      }
+      const md = Metadata.fromBytes(bytes, role) as Metadata<'Targets'>;
+      if (md.type !== 'Targets') throw new NotaryError('MALFORMED_METADATA', `${role}: not targets metadata`, { where: role });
+      assertGoNormal(md, role);
+      const current = collection.roles.get(role)?.version ?? collection.invalid.get(role)?.version ?? 0;
+      if (md.version <= current) {
+        throw new NotaryError('BAD_VERSION', `co-signed ${role} has version ${md.version}, not above the current version ${current}`, { where: role });
+      }
+      const keys = role === 'targets' ? keysOf(collection.root, 'targets') : delegationKeys(collection, role);
+      if (keys.size === 0) throw new NotaryError('ROLE_NOT_FOUND', `${role} is not delegated in the current repository`, { where: role });
+      const threshold = role === 'targets' ? (collection.root.roles?.['targets']?.threshold ?? 1) : delegationThreshold(collection, role);
+      verifyThreshold(md, { name: role, keys, threshold }, ctx);
+      if (compareGoTime(md.expires, goTimeFromDate(now)) <= 0) throw new NotaryError('EXPIRED', `co-signed ${role} has expired`, { where: role });
+      collection.roles.set(role, md.signed);
+      collection.invalid.delete(role);
+      out.set(role, md);
+    }
+    return out;
+  }
+
+  /** After an upload: private keys of base roles no longer listed in root (root keys always stay). */
+  private async removeReplacedKeys(before: RootSigned, after: RootSigned): Promise<string[]> {
+    const removed: string[] = [];
+    const still = new Set(Object.keys(after.keys ?? {}));
+    for (const [id, key] of Object.entries(before.keys ?? {})) {
+      if (still.has(id) || !key) continue;
+      const canonical = canonicalKeyId(key, this.options.crypto);
+      try {
+        if (await this.options.keyStore.remove(canonical)) removed.push(canonical);
+      } catch (err) {
+        this.log.warn(`could not remove replaced key ${canonical}: ${(err as Error).message}`);
+      }
+    }
+    return removed;
   }
 
   /** The current repository as an editable collection: refreshed from the server, or bootstrapped from the cache on the first publish. */
@@ -344,4 +577,25 @@ function delegationKeys(collection: EditableCollection, role: string): Map<strin
     if (key) out.set(id, key);
   }
   return out;
+}
+
+function delegationThreshold(collection: EditableCollection, role: string): number {
+  const parent = collection.roles.get(parentRole(role));
+  return parent?.delegations?.roles?.find((r) => r.name === role)?.threshold ?? 1;
+}
+
+function sameRole(a: { keyids: string[] | null; threshold: number } | null | undefined, b: { keyids: string[] | null; threshold: number } | null | undefined): boolean {
+  if (!a || !b) return a === b;
+  const ka = [...(a.keyids ?? [])].sort();
+  const kb = [...(b.keyids ?? [])].sort();
+  return a.threshold === b.threshold && ka.length === kb.length && ka.every((k, i) => k === kb[i]);
+}
+
+/** Refuses metadata whose bytes are not what the server's re-serialisation would produce (facts §1.9). */
+export function assertGoNormal(md: Metadata<'Targets'>, role: string): void {
+  const normal = serializeEnvelope(goNormalSigned('Targets', md.signed, role), md.signatures);
+  const bytes = md.bytes!;
+  if (normal.length !== bytes.length || normal.some((b, i) => b !== bytes[i])) {
+    throw new NotaryError('NON_CANONICAL', `${role}: metadata is not in the form notary-server stores; re-create it with notary-ts`, { where: role });
+  }
 }
