@@ -12,7 +12,7 @@ import { publicKeyOf } from '../src/core/init.js';
 import { decodePublicKey } from '../src/core/keys.js';
 import { nodeCryptoBackend } from '../src/crypto/node.js';
 import { decodeKeyFile, encodePublicKeyPem, privateKeyId, readKeyFileInfo } from '../src/node/keyfile.js';
-import { formatKeyList, tabwrite, truncateWithEllipsis } from '../src/cli/commands/key.js';
+import { formatKeyList, notaryTable, truncateWithEllipsis } from '../src/cli/commands/key.js';
 import { runBoth, runNotary, runOurs, type CliRun } from './support/cli.js';
 import { notaryFixturesDir } from './support/fixtures.js';
 
@@ -57,7 +57,7 @@ function keyFiles(trustDir: string): Record<string, string> {
 
 describe('formatting helpers match Go', () => {
   it('tabwriter widths (minwidth 4, padding 4) and left truncation of GUN (25) and LOCATION (40)', () => {
-    expect(tabwrite([['ab', 'x', 'tail'], ['abcdef', '', 't']])).toBe('ab        x    tail\nabcdef         t\n');
+    expect(notaryTable(['ab', 'x', 'tail'], [['abcdef', '', 't']])).toBe('ab        x    tail\n--        -    ----\nabcdef         t\n');
     expect(truncateWithEllipsis('docker.com/notary0.1/samplerepo', 25, true)).toBe('...m/notary0.1/samplerepo');
     expect(truncateWithEllipsis('short', 25, true)).toBe('short');
     expect(formatKeyList([])).toBe('No signing keys found.\n');

@@ -5,6 +5,7 @@
  *
  * Every command opens the key store first, which migrates legacy layouts, as Notary does.
  */
+import { formatTable, truncateWithEllipsis } from '../table.js';
 import { promises as fs } from 'node:fs';
 import { resolve } from 'node:path';
 import { nodeCryptoBackend } from '../../crypto/node.js';
@@ -23,37 +24,9 @@ const MAX_LOC_WIDTH = 40;
  * whose cells are all tab-terminated except the last: each column is as wide as its widest cell plus the
  * padding (at least minwidth); the last cell is written as is. Widths count code points, as Go counts runes.
  */
-export function tabwrite(rows: readonly (readonly string[])[], minWidth = 4, padding = 4): string {
-  const widths: number[] = [];
-  for (const row of rows) {
-    for (let j = 0; j < row.length - 1; j++) {
-      const w = [...row[j]!].length + padding;
-      widths[j] = Math.max(widths[j] ?? minWidth, w, minWidth);
-    }
-  }
-  let out = '';
-  for (const row of rows) {
-    for (let j = 0; j < row.length; j++) {
-      const cell = row[j]!;
-      out += j < row.length - 1 ? cell + ' '.repeat(widths[j]! - [...cell].length) : cell;
-    }
-    out += '\n';
-  }
-  return out;
-}
-
-/** A table as Notary prints it: header row, a row of dashes as long as each header, then the rows. */
-export function notaryTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
-  return tabwrite([headers, headers.map((h) => '-'.repeat(h.length)), ...rows]);
-}
-
-/** Notary's truncateWithEllipsis (byte lengths, as Go's len()). */
-export function truncateWithEllipsis(str: string, maxWidth: number, leftTruncate: boolean): string {
-  const bytes = Buffer.from(str, 'utf8');
-  if (bytes.length <= maxWidth) return str;
-  if (leftTruncate) return '...' + bytes.subarray(bytes.length - (maxWidth - 3)).toString('utf8');
-  return bytes.subarray(0, maxWidth - 3).toString('utf8') + '...';
-}
+/** Notary's table layout and truncation live in ../table.ts; these names are kept for callers. */
+export const notaryTable = formatTable;
+export { truncateWithEllipsis };
 
 /** `key list` output for these keys (already in Notary's order). */
 export function formatKeyList(keys: readonly KeyInfo[]): string {
