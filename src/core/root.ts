@@ -12,9 +12,8 @@ import { verifyCertificateChain } from './chain.js';
 import { FormatError, RootTrustError } from './errors.js';
 import { keyCertificates, publicKeyJson, tufKeyId, type PublicKeyLike } from './keys.js';
 import { BASE_ROLES, type Metadata, type RootSigned } from './metadata.js';
-import { DAY_MS } from './time.js';
 import { checkHashStructure, verifyThreshold, type RoleKeys, type VerifyContext } from './verify.js';
-import { certificateToPem, pemToCertificates, type Certificate } from './x509.js';
+import { certificateProblem, certificateToPem, commonNameMatchesGun, pemToCertificates, type Certificate } from './x509.js';
 
 export interface TrustPinning {
   /** GUN (or `prefix*`) → allowed root certificate TUF key IDs. */
@@ -81,25 +80,6 @@ export function rootRoleKeys(root: RootSigned, name: string): RoleKeys {
     if (key) keys.set(id, key);
   }
   return { name, keys, threshold: role?.threshold ?? 0 };
-}
-
-export function matchCommonNameToGun(commonName: string, gun: string): boolean {
-  if (commonName.endsWith('*')) return gun.startsWith(commonName.replace(/\*+$/, ''));
-  return commonName === gun;
-}
-
-/** Notary's certificate rules; expiry is checked only when `now` is given. */
-export function certificateProblem(cert: Certificate, now: Date | undefined): string | undefined {
-  if (cert.notBefore.getTime() > cert.notAfter.getTime()) return 'certificate validity window is invalid';
-  if (cert.isSha1Signed) return `certificate with CN ${cert.subjectCommonName} uses invalid SHA1 signature algorithm`;
-  if (cert.publicKey.kind === 'rsa' && (cert.rsaBits ?? 0) < 2048) return 'RSA bit length is too short';
-  if (now) {
-    const tomorrow = now.getTime() + DAY_MS;
-    if (tomorrow < cert.notBefore.getTime() || now.getTime() > cert.notAfter.getTime()) {
-      return `certificate with CN ${cert.subjectCommonName} is expired`;
-    }
-  }
-  return undefined;
 }
 
 export interface RootCertificate {
@@ -205,7 +185,7 @@ export function validateRoot(root: Metadata<'Root'>, options: ValidateRootOption
     new RootTrustError(code, `could not validate the path to a trusted root: ${reason}`, { where: 'root' });
 
   const all = rootCertificates(root.signed, ctx);
-  const valid = all.filter((c) => matchCommonNameToGun(c.leaf.subjectCommonName, gun) && !certificateProblem(c.leaf, now));
+  const valid = all.filter((c) => commonNameMatchesGun(c.leaf.subjectCommonName, gun) && !certificateProblem(c.leaf, now));
   if (valid.length === 0) throw fail('NO_VALID_ROOT_CERTIFICATES', 'unable to retrieve valid leaf certificates');
   const withValidIntermediates = valid.map((c) => ({
     ...c,
@@ -214,7 +194,7 @@ export function validateRoot(root: Metadata<'Root'>, options: ValidateRootOption
 
   if (options.previous) {
     const trusted = rootCertificates(options.previous.signed, ctx).filter(
-      (c) => matchCommonNameToGun(c.leaf.subjectCommonName, gun) && !certificateProblem(c.leaf, undefined),
+      (c) => commonNameMatchesGun(c.leaf.subjectCommonName, gun) && !certificateProblem(c.leaf, undefined),
     );
     if (trusted.length === 0) {
       throw fail('NO_VALID_ROOT_CERTIFICATES', 'could not retrieve trusted certs from previous root role data');

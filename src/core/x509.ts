@@ -659,22 +659,31 @@ export function commonNameMatchesGun(commonName: string, gun: string): boolean {
 }
 
 /**
- * Notary's checks on a root leaf certificate (trustpinning validRootLeafCerts + utils.ValidateCertificate with
- * expiry), in Go's order: not a CA, CN matches the GUN, NotBefore ≤ NotAfter, not SHA-1 signed, RSA ≥ 2048 bits,
- * NotBefore ≤ now + 1 day and NotAfter ≥ now.
+ * Notary's utils.ValidateCertificate: NotBefore ≤ NotAfter, not SHA-1 signed, RSA ≥ 2048 bits, and — only when
+ * `now` is given — NotBefore ≤ now + 1 day and NotAfter ≥ now. Returns the problem, or undefined.
+ */
+export function certificateProblem(cert: Certificate, now: Date | undefined): string | undefined {
+  const cn = cert.subjectCommonName;
+  if (cert.notBefore.getTime() > cert.notAfter.getTime()) return 'certificate validity window is invalid';
+  if (cert.isSha1Signed) return `certificate with CN ${cn} uses invalid SHA1 signature algorithm`;
+  if (cert.publicKey.kind === 'rsa' && (cert.rsaBits ?? 0) < 2048) return 'RSA bit length is too short';
+  if (now) {
+    const t = now.getTime();
+    if (t + DAY_MS < cert.notBefore.getTime() || t > cert.notAfter.getTime()) return `certificate with CN ${cn} is expired`;
+  }
+  return undefined;
+}
+
+/**
+ * Notary's checks on a root leaf certificate (trustpinning validRootLeafCerts + ValidateCertificate with
+ * expiry), in Go's order: not a CA, CN matches the GUN, then certificateProblem.
  */
 export function checkRootCertificate(cert: Certificate, gun: string, now: Date): { ok: true } | { ok: false; reason: string } {
   const cn = cert.subjectCommonName;
   if (cert.isCA) return { ok: false, reason: `certificate with CN ${cn} is a CA certificate, not a leaf` };
   if (!commonNameMatchesGun(cn, gun)) return { ok: false, reason: `certificate CN ${cn} does not match the GUN ${gun}` };
-  if (cert.notBefore.getTime() > cert.notAfter.getTime()) return { ok: false, reason: 'certificate validity window is invalid' };
-  if (cert.isSha1Signed) return { ok: false, reason: `certificate with CN ${cn} uses invalid SHA1 signature algorithm` };
-  if (cert.publicKey.kind === 'rsa' && (cert.rsaBits ?? 0) < 2048) return { ok: false, reason: 'RSA bit length is too short' };
-  const t = now.getTime();
-  if (t + DAY_MS < cert.notBefore.getTime() || t > cert.notAfter.getTime()) {
-    return { ok: false, reason: `certificate with CN ${cn} is expired` };
-  }
-  return { ok: true };
+  const problem = certificateProblem(cert, now);
+  return problem ? { ok: false, reason: problem } : { ok: true };
 }
 
 /** Go's time.AddDate(0, months, 0) in UTC (overflowing days normalise forward, e.g. Aug 31 + 6 → Mar 3). */
