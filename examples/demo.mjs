@@ -4,7 +4,13 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadCollection, listTargets, lookupTarget, NotaryError, toHex, fromBase64, Metadata, serializeEnvelope, nodeCryptoBackend } from '../dist/index.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import {
+  loadCollection, listTargets, lookupTarget, NotaryError, toHex, fromBase64, Metadata, serializeEnvelope, nodeCryptoBackend,
+  FileKeyStore, constantRetriever, DirectoryRemote, RepositoryWriter, TrustedRepository, MemoryMetadataCache, FileMetadataCache,
+  targetCreateChange, fileMetaOf,
+} from '../dist/index.js';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..');
 const set = join(root, 'test-vectors', 'delegations');
@@ -63,3 +69,21 @@ const later = new Date(new Date(manifest.generatedAt).getTime() + 30 * 86400_000
 await refused('same files 30 days later', (n) => files.get(n), { ...options, clock: () => later });
 // 4. Claim the repository is someone else's.
 await refused('wrong repository name', (n) => files.get(n), { ...options, gun: 'example.com/someone-else' });
+
+// Part 2: sign. Create a repository with our writer and publish it into a directory laid out like a
+// Notary server (serve it with any static file server and the Go client reads it), then verify it back.
+console.log('\nSigning:');
+const work = mkdtempSync(join(tmpdir(), 'notary-ts-demo-'));
+const gun = 'registry.example.com/demo/app';
+const crypto = nodeCryptoBackend;
+const keyStore = await FileKeyStore.open(join(work, 'trust'), { retriever: constantRetriever('demo passphrase'), crypto });
+const mirror = new DirectoryRemote({ dir: join(work, 'www'), gun, keyStore, crypto });
+const writer = new RepositoryWriter({ gun, remote: mirror, cache: new FileMetadataCache(join(work, 'trust'), gun), keyStore, crypto });
+const init = await writer.init();
+console.log(`  init: root key ${init.rootKeyId.slice(0, 16)}… in a Notary self-signed certificate for ${gun}`);
+const manifest1 = new TextEncoder().encode('{"schemaVersion":2,"layers":[]}');
+await writer.publish([targetCreateChange('targets', 'v1.0.0', fileMetaOf(manifest1, crypto))]);
+console.log(`  published v1.0.0 into ${join(work, 'www')}/v2/${gun}/_trust/tuf/`);
+const reader = await TrustedRepository.open({ gun, remote: mirror, cache: new MemoryMetadataCache(), crypto });
+const v1 = await reader.lookup('v1.0.0');
+console.log(`  verified back: v1.0.0 = sha256:${hex(v1.hashes.sha256)} signed by ${v1.role}`);

@@ -12,3 +12,19 @@ export { resolveCredentials, type Credentials } from './node/credentials.js';
 // The verification API.
 export { TrustedRepository, type MetadataRemote, type OpenOptions } from './repository/reader.js';
 export { openRepository, type OpenRepositoryOptions } from './repository/open.js';
+// Keys: the Notary-compatible trust_dir key store and passphrase sources.
+export { FileKeyStore, type KeyStore, type KeyInfo } from './node/keystore.js';
+export { envRetriever, constantRetriever, callbackRetriever, notaryRetriever, type PassphraseRetriever } from './node/passphrase.js';
+// The signing API.
+export { RepositoryWriter, type WriterOptions, type PublishingRemote, type InitOptions, type PublishResult } from './repository/writer.js';
+export { DirectoryRemote, type DirectoryRemoteOptions } from './node/directory-remote.js';
+export {
+  FileChangelist,
+  targetCreateChange,
+  targetDeleteChange,
+  delegationChange,
+  delegationDeleteChange,
+  delegationPurgeChange,
+  witnessChange,
+  type Change,
+} from './repository/changelist.js';

@@ -340,7 +340,15 @@ async function refreshRoot(current: TrustedMetadataSet, options: OpenOptions, lo
   if (!remote) throw offline();
   const expected = current.snapshotMeta('root');
   const hex = expected ? sha256Hex(expected) : undefined;
-  const latest = hex && expected ? await remote.getRoleByChecksum('root', hex, expected.length) : await remote.getRoot();
+  let latest: Uint8Array;
+  try {
+    latest = hex && expected ? await remote.getRoleByChecksum('root', hex, expected.length) : await remote.getRoot();
+  } catch (err) {
+    if (err instanceof NotaryError && err.code === 'NOT_FOUND') {
+      throw new RemoteError('NOT_FOUND', `${remote.host} does not have trust data for ${gun}`, { where: 'root', cause: err });
+    }
+    throw err;
+  }
   const base = { gun, crypto, clock, ...(options.trustPinning ? { trustPinning: options.trustPinning } : {}) };
   const trustedRoot = current.root;
   let next: TrustedMetadataSet;
