@@ -28,6 +28,7 @@ bash scripts/notary-fixtures.sh >/dev/null || { echo "could not fetch Notary fix
 
 # Type errors fail the run: the build is also what the CLI and demo run.
 npm run -s build >&2 || { echo "build (tsc) failed" >&2; echo "0 passed, 1 failed"; exit 1; }
+npx tsc -p tsconfig.test.json >&2 || { echo "type errors in the tests" >&2; echo "0 passed, 1 failed"; exit 1; }
 
 results=$(mktemp)
 npx vitest run --reporter=default --reporter=json --outputFile="$results" "$@"
