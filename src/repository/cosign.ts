@@ -62,7 +62,9 @@ interface RoleInfo {
 
 function roleInfo(state: WritableState, role: string): RoleInfo {
   const { collection } = state;
-  const current = collection.roles.get(role) ?? collection.invalid.get(role);
+  // A copy: applying changes edits the collection in place, and the status compares with the published version.
+  const published = collection.roles.get(role) ?? collection.invalid.get(role);
+  const current = published ? structuredClone(published) : undefined;
   if (role === 'targets') {
     const r = collection.root.roles?.['targets'];
     const keys = new Map<string, KeyJson>();
@@ -87,8 +89,13 @@ function roleInfo(state: WritableState, role: string): RoleInfo {
 export class RoleCoSigner {
   private readonly writer: RepositoryWriter;
 
-  constructor(private readonly options: WriterOptions) {
-    this.writer = new RepositoryWriter(options);
+  constructor(private readonly options: WriterOptions, writer?: RepositoryWriter) {
+    this.writer = writer ?? new RepositoryWriter(options);
+  }
+
+  /** A co-signer sharing a writer's remote, cache and key store. */
+  static fromWriter(writer: RepositoryWriter): RoleCoSigner {
+    return new RoleCoSigner(writer.writerOptions, writer);
   }
 
   private now(): Date {
@@ -121,7 +128,7 @@ export class RoleCoSigner {
     bumpVersion(signed, now, DEFAULT_EXPIRY_DAYS.targets);
     const signers = await this.writer.heldSigners(info.keys);
     const md = await signMetadata('Targets', signed, role, signers);
-    return { bytes: md.bytes!, status: this.status(state, role, md) };
+    return { bytes: md.bytes!, status: this.status(info, role, md) };
   }
 
   /** Signer B…: adds signatures by the role keys held here; keeps the valid signatures already present. */
@@ -140,14 +147,14 @@ export class RoleCoSigner {
     if (!bytesEqual(signed.canonicalSigned(), md.canonicalSigned())) {
       throw new NotaryError('NON_CANONICAL', `${role}: signing changed the signed content`, { where: role });
     }
-    return { bytes: signed.bytes!, status: this.status(state, role, signed) };
+    return { bytes: signed.bytes!, status: this.status(info, role, signed) };
   }
 
   /** What the file changes and how far it is from its threshold. */
   async inspect(role: string, bytes: Uint8Array): Promise<PendingRoleStatus> {
     const state = await this.writer.loadEditable();
     const md = this.parse(role, bytes);
-    return this.status(state, role, md);
+    return this.status(roleInfo(state, role), role, md);
   }
 
   /** Uploads the role (with a new snapshot when we hold its key) once its threshold is met. */
@@ -197,8 +204,7 @@ export class RoleCoSigner {
     return out;
   }
 
-  private status(state: WritableState, role: string, md: Metadata<'Targets'>): PendingRoleStatus {
-    const info = roleInfo(state, role);
+  private status(info: RoleInfo, role: string, md: Metadata<'Targets'>): PendingRoleStatus {
     const valid = this.validSignatures(md, info);
     const before = info.current?.targets ?? {};
     const after = md.signed.targets ?? {};

@@ -10,13 +10,14 @@ import { nodeCryptoBackend } from '../crypto/node.js';
 import { FileMetadataCache, MemoryMetadataCache, type MetadataCache } from '../node/cache.js';
 import type { Credentials } from '../node/credentials.js';
 import { resolveCredentials } from '../node/credentials.js';
+import { DirectoryRemote, directoryOfServerUrl } from '../node/directory-remote.js';
 import { NotaryRemote, type RemoteTlsOptions } from '../node/remote.js';
 import { TrustedRepository, type ReaderLogger } from './reader.js';
 
 export interface OpenRepositoryOptions {
   /** The repository's Globally Unique Name, e.g. `registry.example.com/team/app`. */
   readonly gun: string;
-  /** Notary server URL; omit to work offline from the cache. */
+  /** Notary server URL (`file:///dir` reads a directory in the Notary URL layout: DirectoryRemote); omit to work offline from the cache. */
   readonly server?: string;
   /** Where trusted metadata is cached (and pinned): default `~/.notary`; Docker uses `~/.docker/trust`. Set `false` for memory only. */
   readonly trustDir?: string | false;
@@ -34,7 +35,10 @@ export async function openRepository(options: OpenRepositoryOptions): Promise<Tr
   const trustDir = options.trustDir === undefined ? join(homedir(), '.notary') : options.trustDir;
   const cache: MetadataCache = trustDir === false ? new MemoryMetadataCache() : new FileMetadataCache(trustDir, options.gun);
   const server = options.server;
-  const remote = server
+  const directory = server ? directoryOfServerUrl(server) : undefined;
+  const remote = directory
+    ? new DirectoryRemote({ dir: directory, gun: options.gun, crypto: options.crypto ?? nodeCryptoBackend })
+    : server
     ? new NotaryRemote({
         serverUrl: server,
         gun: options.gun,

@@ -64,6 +64,11 @@ export interface InitOptions {
   readonly rootKeyId?: string;
   /** Let the server hold the snapshot key (`notary key rotate <gun> snapshot -r` after init does the same). */
   readonly serverManagedSnapshot?: boolean;
+  /**
+   * The root key as root.json should list it (`ecdsa-x509`/`rsa-x509`, `notary init --rootcert`), instead of
+   * a new Notary certificate; it must certify the root private key.
+   */
+  readonly rootCertificate?: KeyJson;
 }
 
 export interface InitResult {
@@ -177,7 +182,7 @@ export class RepositoryWriter {
       rootPrivate = crypto.generateKey('ecdsa');
       rootKeyId = await keyStore.add(rootPrivate, { role: 'root' });
     }
-    const root = signingKey(rootCertificateKey(rootPrivate, gun, now, crypto), rootPrivate, crypto);
+    const root = signingKey(init.rootCertificate ?? rootCertificateKey(rootPrivate, gun, now, crypto), rootPrivate, crypto);
     const targets = generateSigningKey(crypto);
     await keyStore.add(targets.privateKey, { role: 'targets', gun });
     let snapshotPublic: KeyJson;
@@ -353,6 +358,11 @@ export class RepositoryWriter {
    */
   async loadEditable(): Promise<WritableState> {
     return this.loadForWriting();
+  }
+
+  /** What this writer was opened with (remote, cache, key store…). */
+  get writerOptions(): WriterOptions {
+    return this.options;
   }
 
   /** Signers held in the key store for these keys (by TUF key ID); none is not an error. */
