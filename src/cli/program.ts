@@ -51,6 +51,13 @@ export interface Command {
 /** An error that is printed as `* fatal: <message>` with no code of its own. */
 export class CliError extends Error {}
 
+/** Ends the command with this exit code and no further output (the command printed what Notary prints). */
+export class ExitCode extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}
+
 export const GLOBAL_FLAGS: readonly FlagSpec[] = [
   { name: 'configFile', short: 'c', type: 'string', description: 'Path to the configuration file to use' },
   { name: 'debug', short: 'D', type: 'bool', description: 'Debug output' },
@@ -204,6 +211,7 @@ export class Program {
       await cmd.run(ctx);
       return 0;
     } catch (err) {
+      if (err instanceof ExitCode) return err.code;
       if (err instanceof NotaryError) return fail(err.message, err.code);
       if (err instanceof CliError || err instanceof UsageError) return fail(err.message);
       // Anything else is a bug in notary-ts: say so without a stack trace unless debugging.

@@ -8,6 +8,7 @@ import { nodeCryptoBackend } from '../crypto/node.js';
 import { FileMetadataCache } from '../node/cache.js';
 import { trustPinningOf, type ClientConfig } from '../node/config.js';
 import { resolveCredentials } from '../node/credentials.js';
+import { DirectoryRemote, directoryOfServerUrl } from '../node/directory-remote.js';
 import { NotaryRemote, type Access } from '../node/remote.js';
 import { TrustedRepository } from '../repository/reader.js';
 import type { CommandContext } from './program.js';
@@ -45,7 +46,9 @@ export async function reachableRemote(ctx: CommandContext, config: ClientConfig,
 
 export async function openForReading(ctx: CommandContext, gun: string): Promise<{ repo: TrustedRepository; close: () => Promise<void> }> {
   const config = await ctx.config();
-  const remote = await reachableRemote(ctx, config, gun);
+  // `-s file://DIR`: a directory in the Notary URL layout (DirectoryRemote) instead of a server.
+  const directory = directoryOfServerUrl(config.serverUrl, ctx.io.cwd);
+  const remote = directory ? new DirectoryRemote({ dir: directory, gun, crypto: nodeCryptoBackend }) : await reachableRemote(ctx, config, gun);
   try {
     const repo = await TrustedRepository.open({
       gun,

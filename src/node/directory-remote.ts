@@ -7,7 +7,8 @@
  *
  * Nothing here is trusted more than a server would be: the reader verifies everything it reads.
  */
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { signMetadata, newTimestampSigned, type MetadataSigner } from '../core/build.js';
 import { toHex } from '../core/bytes.js';
 import type { CryptoBackend } from '../core/crypto.js';
@@ -25,12 +26,23 @@ export interface DirectoryRemoteOptions {
   /** The directory to publish into (the web root of a static server). */
   readonly dir: string;
   readonly gun: string;
-  /** Holds (and receives, on first use) the timestamp key. */
-  readonly keyStore: KeyStore;
+  /** Holds (and receives, on first use) the timestamp key; only publishing and `getKey` need it. */
+  readonly keyStore?: KeyStore;
   readonly crypto: CryptoBackend;
   readonly clock?: () => Date;
   /** Timestamp lifetime in days (Notary's server uses 14): re-publish before it lapses. */
   readonly timestampExpiryDays?: number;
+}
+
+/**
+ * The directory a `file://` server URL names (`-s file:///srv/trust`, or `file://relative/dir` resolved against
+ * `cwd`), or undefined for any other URL: such a "server" is a DirectoryRemote.
+ */
+export function directoryOfServerUrl(url: string, cwd: string = process.cwd()): string | undefined {
+  if (!/^file:\/\//i.test(url)) return undefined;
+  const rest = url.slice('file://'.length);
+  if (rest.startsWith('/')) return decodeURIComponent(rest);
+  return resolve(cwd, decodeURIComponent(rest));
 }
 
 export class DirectoryRemote {
@@ -72,15 +84,25 @@ export class DirectoryRemote {
   }
   async close(): Promise<void> {}
 
+  /** `notary delete --remote`: removes this GUN's trust data from the directory. */
+  async deleteRepository(): Promise<void> {
+    await rm(join(this.base, '..'), { recursive: true, force: true });
+  }
+
   /** The timestamp key, created in the key store on first use (as a server creates it on first request). */
+  private get keyStore(): KeyStore {
+    if (!this.options.keyStore) throw new KeyStoreError('KEY_NOT_FOUND', 'a directory remote needs a key store to hold its timestamp key', { where: 'timestamp' });
+    return this.options.keyStore;
+  }
+
   async getKey(role: string): Promise<KeyJson> {
     if (role !== 'timestamp') {
       throw new RemoteError('NOT_FOUND', `a directory remote holds only the timestamp key, not ${role}`, { where: role });
     }
-    const existing = (await this.options.keyStore.list()).find((k) => k.role === 'timestamp' && k.gun === this.options.gun);
-    if (existing) return publicKeyOf((await this.options.keyStore.getPrivateKey(existing.keyId)).privateKey);
+    const existing = (await this.keyStore.list()).find((k) => k.role === 'timestamp' && k.gun === this.options.gun);
+    if (existing) return publicKeyOf((await this.keyStore.getPrivateKey(existing.keyId)).privateKey);
     const key = generateSigningKey(this.options.crypto, 'ecdsa');
-    await this.options.keyStore.add(key.privateKey, { role: 'timestamp', gun: this.options.gun });
+    await this.keyStore.add(key.privateKey, { role: 'timestamp', gun: this.options.gun });
     return key.publicKey;
   }
 
@@ -90,7 +112,7 @@ export class DirectoryRemote {
       const key = root.signed.keys?.[id];
       if (!key) continue;
       try {
-        return await this.options.keyStore.getSigner(canonicalKeyId(key, crypto), key);
+        return await this.keyStore.getSigner(canonicalKeyId(key, crypto), key);
       } catch (err) {
         if (err instanceof KeyStoreError && err.code === 'KEY_NOT_FOUND') continue;
         throw err;

@@ -50,6 +50,7 @@ export function runNotary(args: readonly string[], options: CliOptions = {}): Pr
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => resolve({ stdout, stderr, code: code ?? -1 }));
+    child.stdin.on('error', () => {}); // the child may exit before reading stdin (EPIPE)
     child.stdin.end(options.stdin ?? '');
   });
 }
