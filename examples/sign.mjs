@@ -1,0 +1,26 @@
+// Sign a digest as tag T of repository G and publish it (initialising the repository the first time).
+//   NOTARY_ROOT_PASSPHRASE=… NOTARY_TARGETS_PASSPHRASE=… NOTARY_SNAPSHOT_PASSPHRASE=… \
+//   node examples/sign.mjs https://notary.example.com:4443 registry.example.com/team/app v1.2.3 <sha256-hex> <size>
+// The server may also be file:///some/dir: a static mirror any Notary client can read through a web server.
+import { join } from 'node:path';
+import {
+  FileKeyStore, envRetriever, NotaryRemote, DirectoryRemote, FileMetadataCache, RepositoryWriter,
+  targetCreateChange, nodeCryptoBackend as crypto, toBase64, fromHex,
+} from '../dist/index.js';
+
+const [server, gun, tag, sha256Hex, size] = process.argv.slice(2);
+if (!size) {
+  console.error('usage: node examples/sign.mjs <server|file://dir> <gun> <tag> <sha256-hex> <size>');
+  process.exit(2);
+}
+const trustDir = join(process.env.HOME, '.notary');
+const keyStore = await FileKeyStore.open(trustDir, { retriever: envRetriever(process.env), crypto });
+const remote = server.startsWith('file://')
+  ? new DirectoryRemote({ dir: new URL(server).pathname, gun, keyStore, crypto })
+  : new NotaryRemote({ serverUrl: server, gun });
+const cache = new FileMetadataCache(trustDir, gun);
+const writer = new RepositoryWriter({ gun, remote, cache, keyStore, crypto });
+if (!(await cache.get('root'))) console.log(`initialised ${gun}: root key ${(await writer.init()).rootKeyId}`);
+await writer.publish([targetCreateChange('targets', tag, { hashes: { sha256: toBase64(fromHex(sha256Hex)) }, length: Number(size) })]);
+console.log(`published ${gun}:${tag}`);
+await remote.close();
