@@ -1,4 +1,4 @@
-// Sign a digest as tag T of repository G and publish it (initialising the repository the first time).
+// Sign a digest as tag T of repository G and publish it.
 //   NOTARY_ROOT_PASSPHRASE=… NOTARY_TARGETS_PASSPHRASE=… NOTARY_SNAPSHOT_PASSPHRASE=… \
 //   node examples/sign.mjs https://notary.example.com:4443 registry.example.com/team/app v1.2.3 <sha256-hex> <size>
 // The server may also be file:///some/dir: a static mirror any Notary client can read through a web server.
@@ -20,7 +20,7 @@ const remote = server.startsWith('file://')
   : new NotaryRemote({ serverUrl: server, gun });
 const cache = new FileMetadataCache(trustDir, gun);
 const writer = new RepositoryWriter({ gun, remote, cache, keyStore, crypto });
-if (!(await cache.get('root'))) console.log(`initialised ${gun}: root key ${(await writer.init()).rootKeyId}`);
+// A repository that exists neither locally nor on the server is initialised on its first publish, as notary does.
 await writer.publish([targetCreateChange('targets', tag, { hashes: { sha256: toBase64(fromHex(sha256Hex)) }, length: Number(size) })]);
 console.log(`published ${gun}:${tag}`);
 await remote.close();
