@@ -48,6 +48,12 @@ export interface Command {
   run(ctx: CommandContext): Promise<void>;
 }
 
+/** Commands whose module is imported only when one of them runs. */
+export interface LazyCommands {
+  readonly paths: readonly (readonly string[])[];
+  load(): Promise<readonly Command[]>;
+}
+
 /** An error that is printed as `* fatal: <message>` with no code of its own. */
 export class CliError extends Error {}
 
@@ -91,16 +97,33 @@ function makeLogger(io: CliIO, level: LogLevel): Logger {
 
 export class Program {
   private readonly commands: Command[] = [];
+  private lazy: LazyCommands[] = [];
 
   add(...commands: Command[]): this {
     this.commands.push(...commands);
     return this;
   }
 
+  addLazy(group: LazyCommands): this {
+    this.lazy.push(group);
+    return this;
+  }
+
+  /** Imports the groups that hold `path` (or every group, for help listings). */
+  private async loadLazy(path?: readonly string[]): Promise<void> {
+    const wanted = this.lazy.filter((g) => !path || g.paths.some((p) => p.join(' ') === path.join(' ')));
+    this.lazy = this.lazy.filter((g) => !wanted.includes(g));
+    for (const group of wanted) this.commands.push(...(await group.load()));
+  }
+
+  private allPaths(): (readonly string[])[] {
+    return [...this.commands.map((c) => c.path), ...this.lazy.flatMap((g) => g.paths)];
+  }
+
   private groups(prefix: readonly string[]): Set<string> {
     const names = new Set<string>();
-    for (const c of this.commands) {
-      if (c.path.length > prefix.length && prefix.every((p, i) => c.path[i] === p)) names.add(c.path[prefix.length]!);
+    for (const path of this.allPaths()) {
+      if (path.length > prefix.length && prefix.every((p, i) => path[i] === p)) names.add(path[prefix.length]!);
     }
     return names;
   }
@@ -152,7 +175,13 @@ export class Program {
 
   async run(argv: readonly string[], io: CliIO): Promise<number> {
     const { path, rest } = this.resolve(argv);
-    const cmd = this.commands.find((c) => c.path.join(' ') === path.join(' '));
+    await this.loadLazy(path);
+    let cmd = this.commands.find((c) => c.path.join(' ') === path.join(' '));
+    if (!cmd) {
+      // A group name or help listing: its subcommands' descriptions come from their modules.
+      await this.loadLazy();
+      cmd = this.commands.find((c) => c.path.join(' ') === path.join(' '));
+    }
     const specs = [...GLOBAL_FLAGS, ...(path.length === 0 ? ROOT_ONLY_FLAGS : []), ...(cmd?.flags ?? [])];
     const jsonRequested = argv.includes('--json');
     const fail = (message: string, code = 'INVALID_ARGUMENT'): number => {
