@@ -23,14 +23,19 @@ const repos = [
 ];
 for (const r of repos) {
   r.gun = `bench.example.com/reader/${r.name}`;
-  await publishRepository(server.url, r.gun, r);
+  if (!process.env.BENCH_ONLY || r.name === '50k' || r.name.startsWith('releases') || process.env.BENCH_ONLY.includes(r.name)) {
+    await publishRepository(server.url, r.gun, r);
+  }
 }
 
 function client(name) {
   return name === 'go' ? ['notary', []] : [OURS[0], [OURS[1]]];
 }
 
+const ONLY = process.env.BENCH_ONLY; // substring of case labels to run (all by default)
+
 async function measure(label, repo, proxyOptions, scenario) {
+  if (ONLY && !label.includes(ONLY)) return;
   const proxy = await startProxy(server.url, proxyOptions);
   const samples = { go: [], ts: [] };
   try {
@@ -94,4 +99,5 @@ try {
 } finally {
   await server.stop();
 }
-writeResult('reader', results);
+if (!ONLY) writeResult('reader', results);
+else console.error('(filtered run: bench/results/reader.json not rewritten)');

@@ -10,7 +10,7 @@ import { trustPinningOf, type ClientConfig } from '../node/config.js';
 import { resolveCredentials } from '../node/credentials.js';
 import { DirectoryRemote, directoryOfServerUrl } from '../node/directory-remote.js';
 import { NotaryRemote, type Access } from '../node/remote.js';
-import { TrustedRepository } from '../repository/reader.js';
+import { TrustedRepository, type MetadataRemote } from '../repository/reader.js';
 import type { CommandContext } from './program.js';
 
 export async function remoteFor(ctx: CommandContext, config: ClientConfig, gun: string): Promise<NotaryRemote> {
@@ -46,11 +46,8 @@ export async function reachableRemote(ctx: CommandContext, config: ClientConfig,
 
 export async function openForReading(ctx: CommandContext, gun: string): Promise<{ repo: TrustedRepository; close: () => Promise<void> }> {
   const config = await ctx.config();
-  // `-s file://DIR`: a directory in the Notary URL layout (DirectoryRemote) instead of a server.
-  const directory = directoryOfServerUrl(config.serverUrl, ctx.io.cwd);
-  const remote = directory ? new DirectoryRemote({ dir: directory, gun, crypto: nodeCryptoBackend }) : await reachableRemote(ctx, config, gun);
-  try {
-    const repo = await TrustedRepository.open({
+  const open = (remote: MetadataRemote | undefined) =>
+    TrustedRepository.open({
       gun,
       remote,
       cache: new FileMetadataCache(config.trustDir, gun),
@@ -58,10 +55,34 @@ export async function openForReading(ctx: CommandContext, gun: string): Promise<
       trustPinning: trustPinningOf(config),
       log: { warn: (m) => ctx.log.warn(m), debug: (m) => ctx.log.debug(m) },
     });
-    return { repo, close: async () => remote?.close() };
-  } catch (err) {
-    await remote?.close();
-    if (err instanceof NotaryError) throw err;
-    throw err;
+  // `-s file://DIR`: a directory in the Notary URL layout (DirectoryRemote) instead of a server.
+  const directory = directoryOfServerUrl(config.serverUrl, ctx.io.cwd);
+  if (directory) return { repo: await open(new DirectoryRemote({ dir: directory, gun, crypto: nodeCryptoBackend })), close: async () => {} };
+
+  // As the Go CLI, the ping decides whether we are online; unlike it, the update starts at the same time
+  // instead of one round trip later. If the ping fails, whatever the update did is discarded and the
+  // command runs offline from the cache.
+  const remote = await remoteFor(ctx, config, gun);
+  const pinged = remote.ping().then(
+    () => true,
+    (err: unknown) => {
+      ctx.log.error((err as Error).message);
+      return false;
+    },
+  );
+  const online = open(remote).then(
+    (repo) => ({ repo }),
+    (error: unknown) => ({ error }),
+  );
+  if (!(await pinged)) {
+    await online;
+    await remote.close();
+    return { repo: await open(undefined), close: async () => {} };
   }
+  const result = await online;
+  if ('error' in result) {
+    await remote.close();
+    throw result.error;
+  }
+  return { repo: result.repo, close: async () => remote.close() };
 }

@@ -109,10 +109,13 @@ export class TrustedRepository {
   /** Runs Notary's update workflow and returns a repository whose top-level roles are trusted. */
   static async open(options: OpenOptions): Promise<TrustedRepository> {
     const log = options.log ?? silent;
+    // The timestamp is always downloaded first after the root: ask for it while the root is fetched.
+    const prefetched = options.remote?.getTimestamp();
+    prefetched?.catch(() => {}); // handled where it is awaited; bootstrap may fail first
     const set = await bootstrap(options, log);
     const repo = new TrustedRepository(set, options, log);
     try {
-      await repo.updateTopLevel();
+      await repo.updateTopLevel(prefetched);
     } catch (err) {
       log.debug(`update failed (${(err as Error).message}); refreshing root and retrying once`);
       if (!options.remote) throw err;
@@ -123,7 +126,7 @@ export class TrustedRepository {
     return repo;
   }
 
-  private async updateTopLevel(): Promise<void> {
+  private async updateTopLevel(prefetchedTimestamp?: Promise<Uint8Array>): Promise<void> {
     const { cache, remote } = this.options;
     const set = this.set;
     // Timestamp: always downloaded; the cached copy stands in only when the server cannot answer.
@@ -131,7 +134,7 @@ export class TrustedRepository {
     let remoteError: unknown;
     if (remote) {
       try {
-        const bytes = await remote.getTimestamp();
+        const bytes = await (prefetchedTimestamp ?? remote.getTimestamp());
         set.updateTimestamp(bytes, { minVersion: cachedVersion(cachedTimestamp, 'timestamp') });
         // cached with the rest once the whole top-level update succeeds (see flushCache)
         this.pendingCache.set('timestamp', bytes);
