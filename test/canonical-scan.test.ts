@@ -3,20 +3,11 @@
  * (undefined) or returns exactly canonicalize(JSON.parse(file).signed).
  */
 import { describe, expect, it } from 'vitest';
+import { prng } from './support/prng.js';
 import { utf8Decode, utf8Encode } from '../src/core/bytes.js';
 import { canonicalize, goHtmlEscape } from '../src/core/canonical.js';
 import { canonicalSignedFromFile } from '../src/core/canonical-scan.js';
 
-function prng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CHARS = ['a', 'Z', '0', ' ', '"', '\\', '/', '<', '>', '&', '\u2028', '\u2029', 'é', '😀', 'ﬁ', '\u007f', '\uE000', '\uFFFD'];
 

@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { prng } from './support/prng.js';
 import { canonicalize, compactJson, compareUtf8, goHtmlEscape, goJsonString } from '../src/core/canonical.js';
 import { NotaryError } from '../src/core/errors.js';
 
-/** A small deterministic PRNG so property tests are reproducible. */
-function prng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALPHABET = ['a', 'B', '0', '~', '\u007f', 'é', '€', '\uFB01', '\uFFFD', '\uE000', '😀', '𝄞', '"', '\\', '<', '&', '\u2028', '\t'];
 
