@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { prng } from './support/prng.js';
-import { canonicalize, compactJson, compareUtf8, goHtmlEscape, goJsonString } from '../src/core/canonical.js';
+import { canonicalize, canonicalizeToBytes, compactJson, compareUtf8, goHtmlEscape, goJsonString } from '../src/core/canonical.js';
 import { NotaryError } from '../src/core/errors.js';
 
 
@@ -85,5 +85,31 @@ describe('Go envelope helpers', () => {
 
   it('compactJson removes whitespace outside strings only', () => {
     expect(compactJson(' { "a" : [ 1 , "x y\\" z" ] } ')).toBe('{"a":[1,"x y\\" z"]}');
+  });
+});
+
+describe('canonicalizeToBytes (JSON.stringify + proof, else re-encode)', () => {
+  it('always equals canonicalize, whatever the key order (property, 3000 values)', () => {
+    const rand = prng(99);
+    const keyChars = ['a', 'b', '0', '1', '9', '10', 'é', '😀', 'ﬁ', '"', '\\', '<'];
+    const value = (depth: number): unknown => {
+      const r = rand();
+      if (depth > 3 || r < 0.3) return [Math.floor(rand() * 1e6), 'x<&>\u2028"\\', true, null, 2 ** 40][Math.floor(rand() * 5)];
+      if (r < 0.5) return Array.from({ length: Math.floor(rand() * 3) }, () => value(depth + 1));
+      const o: Record<string, unknown> = {};
+      for (let i = Math.floor(rand() * 5); i > 0; i--) o[keyChars[Math.floor(rand() * keyChars.length)]! + keyChars[Math.floor(rand() * keyChars.length)]!] = value(depth + 1);
+      return o;
+    };
+    for (let i = 0; i < 3000; i++) {
+      const v = value(0);
+      const fast = canonicalizeToBytes(v);
+      expect(fast.text).toBe(canonicalize(v));
+      expect(Buffer.from(fast.bytes).toString('utf8')).toBe(fast.text);
+    }
+  });
+
+  it('refuses what canonicalize refuses (floats) instead of trusting JSON.stringify', () => {
+    expect(() => canonicalizeToBytes({ a: 1.5 })).toThrowError(expect.objectContaining({ code: 'UNSUPPORTED_VALUE' }));
+    expect(canonicalizeToBytes({ '10': 1, '9': 2 }).text).toBe('{"10":1,"9":2}');
   });
 });

@@ -9,7 +9,7 @@ import { signingMethodFor, tufKeyId, type PublicKeyLike } from './keys.js';
 import {
   Metadata,
   goNormalSigned,
-  serializeEnvelope,
+  serializeCanonicalEnvelope,
   type DelegationRoleJson,
   type FileMetaJson,
   type KeyJson,
@@ -21,7 +21,7 @@ import {
   type TargetsSigned,
   type TimestampSigned,
 } from './metadata.js';
-import { canonicalize } from './canonical.js';
+import { canonicalizeToBytes } from './canonical.js';
 import { utf8Encode } from './bytes.js';
 import { DEFAULT_EXPIRY_DAYS, expiresAfterDays } from './time.js';
 import { assertDelegationName, isDirectChild } from './verify.js';
@@ -168,12 +168,12 @@ export async function signMetadata<T extends SignedType>(
   extraSignatures: readonly SignatureJson[] = [],
 ): Promise<Metadata<T>> {
   const normal = goNormalSigned(type, signed, role) as SignedByType[T];
-  const message = utf8Encode(canonicalize(normal));
+  const { text, bytes: message } = canonicalizeToBytes(normal);
   const signatures: SignatureJson[] = extraSignatures.filter((s) => !signers.some((x) => x.keyId === s.keyid));
   for (const signer of signers) {
     const sig = await signer.sign(message);
     signatures.push({ keyid: signer.keyId, method: signer.method, sig: toBase64(sig) });
   }
-  const bytes = serializeEnvelope(normal, signatures);
-  return Metadata.fromBytes(bytes, role) as unknown as Metadata<T>;
+  const bytes = serializeCanonicalEnvelope(text, signatures);
+  return Metadata.fromOwnOutput(type, normal, signatures, role, bytes, message);
 }

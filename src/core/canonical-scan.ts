@@ -271,3 +271,14 @@ export function canonicalSignedFromFile(file: Uint8Array, mayHaveInvalidUtf8 = t
   }
   return signed.finish(end);
 }
+
+/**
+ * True when `text` (UTF-8 bytes) is exactly canonical JSON as Notary writes it: compact, keys strictly
+ * increasing by UTF-8 bytes, only `\"` and `\\` escaped, integers of at most 15 digits. Then it equals
+ * `canonicalize(JSON.parse(text))` byte for byte.
+ */
+export function isCanonicalJsonBytes(bytes: Uint8Array): boolean {
+  if (bytes.length === 0) return false;
+  const scanner = new Scanner(bytes, 0);
+  return scanner.value(0) && scanner.pos === bytes.length && !scanner.replaced;
+}

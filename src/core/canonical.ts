@@ -9,6 +9,8 @@
  * Verification re-encodes the *parsed* `signed` value (numbers as doubles, exactly like Go's generic map
  * decode) and checks the signature over that, never over the file substring.
  */
+import { utf8Encode } from './bytes.js';
+import { isCanonicalJsonBytes } from './canonical-scan.js';
 import { FormatError } from './errors.js';
 
 /**
@@ -116,6 +118,23 @@ export function canonicalize(value: unknown): string {
   const out: string[] = [];
   encodeInto(value, out, '', 0);
   return out.join('');
+}
+
+/**
+ * Canonical JSON text and its UTF-8 bytes, fast for large objects whose keys were inserted in canonical
+ * order (as goNormalSigned builds them): V8's native JSON.stringify produces the candidate, and a linear
+ * scan proves it canonical (sorted keys, no escapes but `\"` `\\`, small integers). Anything the proof
+ * rejects — unsorted or integer-like keys, control characters, lone surrogates, floats, large integers — is
+ * encoded by `canonicalize`, so the result never depends on the shortcut.
+ */
+export function canonicalizeToBytes(value: unknown): { text: string; bytes: Uint8Array } {
+  const candidate = JSON.stringify(value);
+  if (candidate !== undefined) {
+    const bytes = utf8Encode(candidate);
+    if (isCanonicalJsonBytes(bytes)) return { text: candidate, bytes };
+  }
+  const text = canonicalize(value);
+  return { text, bytes: utf8Encode(text) };
 }
 
 const HTML_UNSAFE = /[<>&\u2028\u2029]/g;

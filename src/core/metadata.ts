@@ -8,7 +8,7 @@
  * re-serialisation of what we upload, so anything we write must already be in that form (facts §1.9).
  */
 import { z } from 'zod';
-import { canonicalize, goHtmlEscape, goJsonString, hasRawControlCharacter, parseJson } from './canonical.js';
+import { canonicalize, goHtmlEscape, goJsonString, hasRawControlCharacter, parseJson, sortedKeys } from './canonical.js';
 import { utf8Decode, utf8Encode } from './bytes.js';
 import { canonicalSignedFromFile } from './canonical-scan.js';
 import { FormatError } from './errors.js';
@@ -277,6 +277,17 @@ export class Metadata<T extends SignedType = SignedType> {
     return md as unknown as Metadata<TypeForRole<R>>;
   }
 
+  /**
+   * Metadata we just produced ourselves: `signed` is the Go-normal object, `canonical` its signed bytes and
+   * `bytes` the file. Nothing to re-parse: the object is what parsing `bytes` would give.
+   */
+  static fromOwnOutput<T extends SignedType>(type: T, signed: SignedByType[T], signatures: SignatureJson[], role: string, bytes: Uint8Array, canonical: Uint8Array): Metadata<T> {
+    const md = new Metadata(type, signed, signatures, role, bytes);
+    md.canonicalCache = canonical;
+    md.expires; // parse the time now, as fromBytes does
+    return md;
+  }
+
   /** The Go-normal file bytes of this metadata (what Go would write for the same content). */
   toBytes(): Uint8Array {
     return serializeEnvelope(goNormalSigned(this.type, this.signed, this.role), this.signatures);
@@ -307,29 +318,39 @@ export function typeForRole(role: string): SignedType {
 // ---------------------------------------------------------------------------------------------------
 // Go-normal form
 
+/** A copy of a map with its keys inserted in canonical (UTF-8 byte) order, so JSON.stringify is canonical. */
+function sortedRecord<V>(record: Record<string, V>, map: (v: V) => V): Record<string, V> {
+  const out: Record<string, V> = {};
+  for (const key of sortedKeys(record)) out[key] = map(record[key]!);
+  return out;
+}
+
 function normalKey(k: KeyJson): KeyJson {
   return { keytype: k.keytype, keyval: { private: k.keyval.private ?? null, public: k.keyval.public } };
 }
 
 function normalKeys(keys: Record<string, KeyJson> | null | undefined): Record<string, KeyJson> | null {
   if (keys === null || keys === undefined) return null;
-  const out: Record<string, KeyJson> = {};
-  for (const id in keys) out[id] = normalKey(keys[id]!);
-  return out;
+  return sortedRecord(keys, normalKey);
+}
+
+function identity<V>(v: V): V {
+  return v;
 }
 
 function normalFileMeta(f: FileMetaJson): FileMetaJson {
-  const out: FileMetaJson = { hashes: f.hashes === undefined ? null : f.hashes, length: f.length };
-  // Go keeps custom as raw JSON and omits it when absent or null.
+  // Fields in canonical order (custom, hashes, length). Go keeps custom as raw JSON and omits it when
+  // absent or null.
+  const out = {} as FileMetaJson;
   if (f.custom !== undefined && f.custom !== null) out.custom = f.custom;
+  out.hashes = f.hashes === undefined || f.hashes === null ? null : sortedRecord(f.hashes, identity);
+  out.length = f.length;
   return out;
 }
 
 function normalFiles(files: Record<string, FileMetaJson> | null | undefined): Record<string, FileMetaJson> | null {
   if (files === null || files === undefined) return null;
-  const out: Record<string, FileMetaJson> = {};
-  for (const name in files) out[name] = normalFileMeta(files[name]!);
-  return out;
+  return sortedRecord(files, normalFileMeta);
 }
 
 function normalTime(expires: string, role: string): string {
@@ -341,13 +362,10 @@ export function goNormalSigned(type: SignedType, signed: AnySigned, role: string
   switch (type) {
     case 'Root': {
       const r = signed as RootSigned;
-      const roles: Record<string, RoleKeysJson | null> | null = r.roles === null ? null : {};
-      if (r.roles && roles) {
-        for (const name in r.roles) {
-          const role = r.roles[name];
-          roles[name] = role ? { keyids: role.keyids ?? null, threshold: role.threshold } : null;
-        }
-      }
+      const roles: Record<string, RoleKeysJson | null> | null =
+        r.roles === null || r.roles === undefined
+          ? null
+          : sortedRecord(r.roles, (role) => (role ? { keyids: role.keyids ?? null, threshold: role.threshold } : null));
       return {
         _type: 'Root',
         consistent_snapshot: r.consistent_snapshot ?? false,
@@ -368,8 +386,9 @@ export function goNormalSigned(type: SignedType, signed: AnySigned, role: string
             d.roles === null || d.roles === undefined
               ? null
               : d.roles.map((dr) => {
-                  const out: DelegationRoleJson = { keyids: dr.keyids ?? null, name: dr.name, threshold: dr.threshold };
+                  const out = { keyids: dr.keyids ?? null, name: dr.name } as DelegationRoleJson;
                   if (dr.paths && dr.paths.length > 0) out.paths = dr.paths; // omitempty
+                  out.threshold = dr.threshold;
                   return out;
                 }),
         },
@@ -391,7 +410,11 @@ export function goNormalSigned(type: SignedType, signed: AnySigned, role: string
  * Go refuses raw control characters inside the embedded canonical text, so we do too.
  */
 export function serializeEnvelope(signed: AnySigned, signatures: readonly SignatureJson[]): Uint8Array {
-  const canonical = canonicalize(signed);
+  return serializeCanonicalEnvelope(canonicalize(signed), signatures);
+}
+
+/** The file bytes from the canonical text of `signed` (already computed by the caller). */
+export function serializeCanonicalEnvelope(canonical: string, signatures: readonly SignatureJson[]): Uint8Array {
   if (hasRawControlCharacter(canonical)) {
     throw new FormatError('UNSUPPORTED_VALUE', 'metadata contains a control character in a string; Notary cannot store it');
   }
