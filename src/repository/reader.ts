@@ -278,6 +278,27 @@ export class TrustedRepository {
     return out;
   }
 
+  /**
+   * Checks a digest (e.g. an image manifest's sha256, as a registry reports it) against the trusted target:
+   * the target must list that sha256 (and that length, when given). Returns the target with its signers.
+   */
+  async verifyDigest(name: string, digest: { sha256: string; length?: number }, roles?: readonly string[]): Promise<TargetRecord> {
+    const target = await this.lookup(name, roles);
+    const expected = target.hashes['sha256'];
+    const got = digest.sha256.replace(/^sha256:/, '').toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(got)) throw new NotaryError('INVALID_ARGUMENT', `invalid sha256 digest ${JSON.stringify(digest.sha256)}`, { where: name });
+    const listed = expected === undefined ? undefined : fromBase64(expected);
+    if (!listed || toHex(listed) !== got) {
+      throw new TargetNotFoundError('HASH_MISMATCH', `data not present in the trusted collection, sha256 checksum for ${name} did not match: expected ${listed ? toHex(listed) : '(none listed)'}`, {
+        where: name,
+      });
+    }
+    if (digest.length !== undefined && digest.length !== target.length) {
+      throw new TargetNotFoundError('HASH_MISMATCH', `data not present in the trusted collection, length of ${name} is ${target.length}, not ${digest.length}`, { where: name });
+    }
+    return target;
+  }
+
   /** Checks content against the trusted target: every known hash it lists must match. */
   async verifyContent(name: string, content: Uint8Array, roles?: readonly string[]): Promise<TargetRecord> {
     const target = await this.lookup(name, roles);
