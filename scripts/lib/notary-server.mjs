@@ -20,6 +20,8 @@
 //                 { type: 'token', options: { realm, service, issuer, rootcertbundle } }
 //   gunPrefixes   array -> "repositories.gun_prefixes"
 //   caching       passed through as the "caching" config section
+//   tls           { certFile, keyFile }: serve HTTPS with this certificate (url becomes https://); the
+//                 health check then trusts `caFile` if given ({ certFile, keyFile, caFile })
 //   extraConfig   object shallow-merged into the generated config last
 //   binary        path/name of the notary-server binary (default 'notary-server' from PATH)
 //   keepDir       do not delete the temp dir (config + log) on stop()
@@ -30,6 +32,7 @@ import { mkdtempSync, writeFileSync, rmSync, openSync, closeSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join, delimiter, isAbsolute } from 'node:path';
 import net from 'node:net';
+import { get as httpsGet } from 'node:https';
 
 const HOST = '127.0.0.1';
 
@@ -99,6 +102,24 @@ function installExitHook() {
   });
 }
 
+async function httpStatus(url) {
+  const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+// The health check only asks whether the TLS server answers; the tests check certificates themselves.
+function httpsStatus(url) {
+  return new Promise((resolve, reject) => {
+    const req = httpsGet(url, { rejectUnauthorized: false, timeout: 1000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode));
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+  });
+}
+
 async function waitHealthy(url, child, timeoutMs, logFile) {
   const deadline = Date.now() + timeoutMs;
   let lastErr = 'no answer';
@@ -107,10 +128,9 @@ async function waitHealthy(url, child, timeoutMs, logFile) {
       throw new Error(`notary-server exited early (code ${child.exitCode}, signal ${child.signalCode}); log ${logFile}:\n${tail(logFile)}`);
     }
     try {
-      const res = await fetch(`${url}/_notary_server/health`, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      if (res.status === 200) return;
-      lastErr = `HTTP ${res.status}`;
+      const status = url.startsWith('https:') ? await httpsStatus(`${url}/_notary_server/health`) : await httpStatus(`${url}/_notary_server/health`);
+      if (status === 200) return;
+      lastErr = `HTTP ${status}`;
     } catch (e) {
       lastErr = e?.cause?.code || e?.message || String(e);
     }
@@ -163,6 +183,7 @@ async function startOnce(binary, port, timeoutMs, opts) {
     storage: { backend: 'memory' },
     logging: { level: opts.logLevel || 'warn' },
   };
+  if (opts.tls) Object.assign(config.server, { tls_cert_file: opts.tls.certFile, tls_key_file: opts.tls.keyFile });
   if (opts.auth) config.auth = opts.auth;
   if (opts.gunPrefixes) config.repositories = { gun_prefixes: opts.gunPrefixes };
   if (opts.caching) config.caching = opts.caching;
@@ -207,7 +228,7 @@ async function startOnce(binary, port, timeoutMs, opts) {
     if (!keepDir) rmSync(dir, { recursive: true, force: true });
   };
 
-  const url = `http://${HOST}:${port}`;
+  const url = `${opts.tls ? 'https' : 'http'}://${HOST}:${port}`;
   try {
     await waitHealthy(url, child, timeoutMs, logFile);
   } catch (e) {
