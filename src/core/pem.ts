@@ -121,3 +121,15 @@ function compareUtf8(a: string, b: string): number {
   for (let i = 0; i < n; i++) if (ca[i] !== cb[i]) return ca[i]! - cb[i]!;
   return ca.length - cb.length;
 }
+
+/**
+ * The first PEM block of `text`, or undefined when there is none or it is malformed: Go's `pem.Decode`
+ * answers nil in both cases, and callers give their own Notary-worded error.
+ */
+export function firstPemBlockIfAny(text: string): PemBlock | undefined {
+  try {
+    return decodePem(text)[0];
+  } catch {
+    return undefined;
+  }
+}

@@ -10,7 +10,7 @@ import { compareUtf8 } from '../../core/canonical.js';
 import { DelegationError } from '../../core/errors.js';
 import { canonicalKeyId, publicKeyJson } from '../../core/keys.js';
 import type { KeyJson } from '../../core/metadata.js';
-import { decodePem } from '../../core/pem.js';
+import { firstPemBlockIfAny } from '../../core/pem.js';
 import { isDelegationName } from '../../core/verify.js';
 import { certificateExpiresSoon, certificateToPem, parseCertificate, parseSpki } from '../../core/x509.js';
 import { nodeCryptoBackend } from '../../crypto/node.js';
@@ -54,12 +54,7 @@ function invalidRole(role: string): DelegationError {
  * of expiry) giving an `<alg>-x509` key, or a PUBLIC KEY (ECDSA or RSA SPKI) giving an `ecdsa`/`rsa` key.
  */
 export function parsePemPublicKey(text: string, now: Date, warn: (message: string) => void): KeyJson {
-  let block;
-  try {
-    block = decodePem(text)[0];
-  } catch {
-    block = undefined;
-  }
+  const block = firstPemBlockIfAny(text);
   if (!block) throw new Error('no valid public key found');
   switch (block.type) {
     case 'CERTIFICATE': {

@@ -11,7 +11,7 @@ import { fileMetaOf } from '../../core/build.js';
 import { KeyStoreError, NotaryError } from '../../core/errors.js';
 import { canonicalKeyId, publicKeyJson } from '../../core/keys.js';
 import type { KeyJson } from '../../core/metadata.js';
-import { decodePem } from '../../core/pem.js';
+import { firstPemBlockIfAny } from '../../core/pem.js';
 import { certificateToPem, parseCertificate } from '../../core/x509.js';
 import { fromHex, toBase64, utf8Encode } from '../../core/bytes.js';
 import { nodeCryptoBackend } from '../../crypto/node.js';
@@ -61,12 +61,7 @@ async function importRootKey(ctx: CommandContext, store: FileKeyStore, file: str
     throw new CliError(`Error reading input root key file: ${openErrorText(file, err)}`);
   }
   // Go's CheckRootKeyIsEncrypted: the first PEM block is PKCS#8-encrypted or legacy Proc-Type encrypted.
-  let block;
-  try {
-    block = decodePem(text)[0];
-  } catch {
-    block = undefined;
-  }
+  const block = firstPemBlockIfAny(text);
   if (!block) throw new CliError('no valid private key found');
   const procType = block.headers.find(([k]) => k === 'Proc-Type')?.[1] ?? '';
   if (block.type !== 'ENCRYPTED PRIVATE KEY' && !procType.includes('ENCRYPTED')) throw new CliError('only encrypted root keys may be imported');
@@ -104,12 +99,7 @@ async function readRootCert(ctx: CommandContext, file: string): Promise<KeyJson>
   } catch (err) {
     throw new CliError(`error reading certificate file: ${openErrorText(file, err)}`);
   }
-  let block;
-  try {
-    block = decodePem(text)[0];
-  } catch {
-    block = undefined;
-  }
+  const block = firstPemBlockIfAny(text);
   if (!block) throw new CliError('the provided file does not contain a valid PEM certificate <nil>');
   let cert;
   try {
