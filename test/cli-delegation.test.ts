@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePemPublicKey } from '../src/cli/commands/delegation.js';
 import { certificateToPem, createNotaryRootCertificate } from '../src/core/x509.js';
 import { nodeCryptoBackend as crypto } from '../src/crypto/node.js';
-import { runNotary, runOurs, type CliRun } from './support/cli.js';
+import { runNotary, runOurs, type CliRun, expectSameOutcome } from './support/cli.js';
 import { PASSPHRASE_ENV, startServer, tempDir, type Server } from './support/go-repo.js';
 
 const ENV: Record<string, string> = { ...PASSPHRASE_ENV };
@@ -66,16 +66,6 @@ async function both(dirs: { go: string; ours: string }, args: string[], opts: { 
   return { go: await runNotary(['-d', dirs.go, ...args], o), ours: await runOurs(['-d', dirs.ours, ...args], o) };
 }
 
-function comparable(stdout: string): string {
-  const i = stdout.indexOf('\n* fatal:');
-  if (stdout.startsWith('Usage:') && i >= 0) return 'USAGE' + stdout.slice(i);
-  return stdout;
-}
-
-function expectSame(r: { go: CliRun; ours: CliRun }, what = ''): void {
-  expect(comparable(r.ours.stdout), what).toBe(comparable(r.go.stdout));
-  expect(r.ours.code, what).toBe(r.go.code);
-}
 
 function changelist(trustDir: string, gun: string): string[] {
   const dir = join(trustDir, 'tuf', ...gun.split('/'), 'changelist');
@@ -124,11 +114,11 @@ describe('delegation staging: same output and changelist as notary', () => {
     ];
     for (const [args, stdin] of cases) {
       const r = await both(dirs, args, stdin === undefined ? {} : { stdin });
-      expectSame(r, args.join(' '));
+      expectSameOutcome(r, args.join(' '));
       expect(changelist(dirs.ours, gun), args.join(' ')).toEqual(changelist(dirs.go, gun));
     }
     expect(changelist(dirs.ours, gun).length).toBeGreaterThan(10);
-    expectSame(await both(dirs, ['status', gun]));
+    expectSameOutcome(await both(dirs, ['status', gun]));
   });
 
   it('parses PEM public keys as Notary does', () => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkCustomJson } from '../src/cli/writer.js';
 import { parseGoInt64 } from '../src/cli/commands/write.js';
-import { runNotary, runOurs, type CliRun } from './support/cli.js';
+import { runNotary, runOurs, type CliRun, expectSameOutcome } from './support/cli.js';
 import { PASSPHRASE_ENV, startServer, tempDir, type Server } from './support/go-repo.js';
 // @ts-expect-error -- plain JS helper
 import { freePort } from '../scripts/lib/notary-server.mjs';
@@ -42,17 +42,6 @@ async function both(dirs: { go: string; ours: string }, args: string[], opts: Ru
   return { go: { ...go, stdout: go.stdout.split(dirs.go).join('<TRUST>') }, ours: { ...ours, stdout: ours.stdout.split(dirs.ours).join('<TRUST>') } };
 }
 
-/** Usage text is our own (it names notary-ts): compare what follows it, and whether it was printed. */
-function comparable(stdout: string): string {
-  const i = stdout.indexOf('\n* fatal:');
-  if (stdout.startsWith('Usage:') && i >= 0) return 'USAGE' + stdout.slice(i);
-  return stdout;
-}
-
-function expectSame(r: { go: CliRun; ours: CliRun }, what = ''): void {
-  expect(comparable(r.ours.stdout), what).toBe(comparable(r.go.stdout));
-  expect(r.ours.code, what).toBe(r.go.code);
-}
 
 function changelistFiles(trustDir: string, gun: string): string[] {
   const dir = join(trustDir, 'tuf', ...gun.split('/'), 'changelist');
@@ -108,7 +97,7 @@ describe('staging commands: same output, same changelist files', () => {
     ];
     for (const args of cases) {
       const r = await both(dirs, args);
-      expectSame(r, args.join(' '));
+      expectSameOutcome(r, args.join(' '));
       expect(changelistContents(dirs.ours, gun), args.join(' ')).toEqual(changelistContents(dirs.go, gun));
     }
     // Both hashes: Go prints them in (random) map order.
@@ -119,17 +108,17 @@ describe('staging commands: same output, same changelist files', () => {
     expect(changelistFiles(dirs.ours, gun).every((f) => /^\d{20}_[0-9a-f-]{36}\.change$/.test(f))).toBe(true);
 
     // status, then reset by number and all.
-    expectSame(await both(dirs, ['status', gun]));
+    expectSameOutcome(await both(dirs, ['status', gun]));
     const json = JSON.parse((await runOurs(['-d', dirs.ours, 'status', gun, '--json'])).stdout);
     expect(json.length).toBe(changelistFiles(dirs.ours, gun).length);
     expect(Object.keys(json[0])).toEqual(['index', 'action', 'scope', 'type', 'path', 'file']);
     for (const args of [['reset', gun, '-n', '1,3', '-n', '99'], ['reset', gun, '-n', '1x'], ['reset', gun], ['reset'], ['status'], ['status', 'example.com/unknown']]) {
-      expectSame(await both(dirs, args), args.join(' '));
+      expectSameOutcome(await both(dirs, args), args.join(' '));
       expect(changelistContents(dirs.ours, gun)).toEqual(changelistContents(dirs.go, gun));
     }
-    expectSame(await both(dirs, ['status', gun]));
-    expectSame(await both(dirs, ['reset', gun, '--all']));
-    expectSame(await both(dirs, ['status', gun]));
+    expectSameOutcome(await both(dirs, ['status', gun]));
+    expectSameOutcome(await both(dirs, ['reset', gun, '--all']));
+    expectSameOutcome(await both(dirs, ['status', gun]));
     expect(changelistFiles(dirs.ours, gun)).toEqual([]);
     expect((await runOurs(['-d', dirs.ours, 'status', gun, '--json'])).stdout).toBe('[]\n');
   });
@@ -175,7 +164,7 @@ describe('publishing: interop with notary on the same server', () => {
     // init offline fails the same way. Deliberate difference: notary has already created the root, targets
     // and snapshot keys by then and leaves them behind; we ask the server first and create nothing.
     const offDirs = twin();
-    expectSame(await both(offDirs, [...offline, 'init', 'example.com/pub/offline']));
+    expectSameOutcome(await both(offDirs, [...offline, 'init', 'example.com/pub/offline']));
     expect(readdirSync(join(offDirs.go, 'private')).filter((f) => f.endsWith('.key')).length).toBe(3);
     expect(existsSync(join(offDirs.ours, 'private')) ? readdirSync(join(offDirs.ours, 'private')).filter((f) => f.endsWith('.key')) : []).toEqual([]);
     // Then both init for real (each its own GUN on the server).
@@ -258,7 +247,7 @@ describe('publishing: interop with notary on the same server', () => {
     const dirs = twin();
     const env = { NOTARY_ROOT_PASSPHRASE: ENV['NOTARY_DELEGATION_PASSPHRASE']! };
     const withKey = await both(dirs, ['-s', server.url, 'init', 'example.com/pub/rootkey2', '--rootkey', join(keyDir, 'rk-key.pem')], { env });
-    expectSame(withKey);
+    expectSameOutcome(withKey);
     expect(withKey.ours.stdout).toMatch(/^Root key found, using: [0-9a-f]{64}\n$/);
     for (const [args, e] of [
       [['init', 'example.com/pub/rk3', '--rootkey', join(work, 'nope.pem')], {}],
@@ -269,7 +258,7 @@ describe('publishing: interop with notary on the same server', () => {
       [['init', 'example.com/pub/rk3', '--rootcert', join(work, 'nope.crt')], {}],
       [['init'], {}],
     ] as const) {
-      expectSame(await both(dirs, ['-s', server.url, ...args], { env: { ...env, ...e } }), args.join(' '));
+      expectSameOutcome(await both(dirs, ['-s', server.url, ...args], { env: { ...env, ...e } }), args.join(' '));
     }
     // --rootcert: the certificate of a root key in the key store (here: the one a first init made, taken from its
     // root.json) is used as is, and picks that key. Same output from both clients; notary reads what we publish.
@@ -298,7 +287,7 @@ describe('publishing: interop with notary on the same server', () => {
     const { execFileSync } = await import('node:child_process');
     execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', plain]);
     const refused = await both(dirs, ['-s', server.url, 'init', 'example.com/pub/rk4', '--rootkey', plain]);
-    expectSame(refused);
+    expectSameOutcome(refused);
     expect(refused.ours.stdout).toBe('\n* fatal: only encrypted root keys may be imported\n');
   });
 
@@ -319,7 +308,7 @@ describe('publishing: interop with notary on the same server', () => {
     let d = twinOf();
     const wrong = { NOTARY_TARGETS_PASSPHRASE: 'not-the-passphrase' };
     let r = await both(d, ['-s', server.url, 'add', gun, 'x', PAYLOAD, '-p'], { env: wrong });
-    expectSame(r);
+    expectSameOutcome(r);
     expect(r.ours.stdout).toMatch(/\* fatal: could not find necessary signing keys, at least one of these keys must be available: [0-9a-f]{64}\n$/);
     expect(changelistContents(d.ours, gun)).toEqual(changelistContents(d.go, gun));
     expect(changelistContents(d.ours, gun).length).toBe(1);
@@ -333,17 +322,17 @@ describe('publishing: interop with notary on the same server', () => {
     expect((await runOurs([...s, 'delegation', 'add', gun, 'targets/releases', pub, '--all-paths', '-p'], { env: ENV })).code).toBe(0);
     d = twinOf();
     r = await both(d, ['-s', server.url, 'add', gun, 'rel', PAYLOAD, '-r', 'targets/releases', '-p']);
-    expectSame(r);
+    expectSameOutcome(r);
     expect(r.ours.stdout).toMatch(/could not find necessary signing keys/);
     // Unknown delegation role.
     d = twinOf();
     r = await both(d, ['-s', server.url, 'add', gun, 'u', PAYLOAD, '-r', 'targets/unknown', '-p']);
-    expectSame(r);
+    expectSameOutcome(r);
     expect(r.ours.stdout).toContain('* fatal: tuf: invalid role targets/unknown. delegation does not exist');
     // Offline publish.
     d = twinOf();
     r = await both(d, ['-s', 'http://127.0.0.1:1', 'publish', gun]);
-    expectSame(r);
+    expectSameOutcome(r);
     expect(r.ours.stdout).toBe(`Pushing changes to ${gun}\n\n* fatal: client is offline\n`);
   });
 });

@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { Readable } from 'node:stream';
+import { expect } from 'vitest';
 import { buildProgram } from '../../src/cli/commands/index.js';
 
 export interface CliRun {
@@ -60,4 +61,17 @@ export async function runBoth(args: readonly string[], options: CliOptions = {})
   const go = await runNotary(args, options);
   const ours = await runOurs(args, options);
   return { ours, go };
+}
+
+/** Usage text is our own (it names notary-ts): compare what follows it, and whether it was printed. */
+export function comparableOutput(stdout: string): string {
+  const i = stdout.indexOf('\n* fatal:');
+  if (stdout.startsWith('Usage:') && i >= 0) return 'USAGE' + stdout.slice(i);
+  return stdout;
+}
+
+/** Same stdout (usage text aside) and the same exit code. */
+export function expectSameOutcome(r: { go: CliRun; ours: CliRun }, what = ''): void {
+  expect(comparableOutput(r.ours.stdout), what).toBe(comparableOutput(r.go.stdout));
+  expect(r.ours.code, what).toBe(r.go.code);
 }
