@@ -48,8 +48,8 @@ function offline(): NotaryError {
   return new NotaryError('OFFLINE', 'client is offline');
 }
 
-function isNotFound(err: unknown): boolean {
-  return err instanceof NotaryError && err.code === 'NOT_FOUND';
+function isRootNotFound(err: unknown): boolean {
+  return err instanceof NotaryError && err.code === 'NOT_FOUND' && err.where === 'root';
 }
 
 /** Notary re-signs a role that expires within six months. */
@@ -506,7 +506,8 @@ export class RepositoryWriter {
         initialPublish: false,
       };
     } catch (err) {
-      if (!isNotFound(err) || !/does not have trust data/.test((err as Error).message)) throw err;
+      // "<host> does not have trust data for <gun>": a root 404, as Go's ErrRepositoryNotExist.
+      if (!isRootNotFound(err)) throw err;
     }
     // First publish: the repository exists only in our cache (from init), or not at all.
     this.log.debug('repository not on the server: publishing for the first time from local metadata');
