@@ -3,13 +3,12 @@
  * it cannot be reached, the command goes on offline from the cache (warning on stderr).
  */
 import { readFile } from 'node:fs/promises';
-import { NotaryError } from '../core/errors.js';
 import { nodeCryptoBackend } from '../crypto/node.js';
 import { FileMetadataCache } from '../node/cache.js';
 import { trustPinningOf, type ClientConfig } from '../node/config.js';
 import { resolveCredentials } from '../node/credentials.js';
 import { DirectoryRemote, directoryOfServerUrl } from '../node/directory-remote.js';
-import { NotaryRemote, type Access } from '../node/remote.js';
+import { NotaryRemote } from '../node/remote.js';
 import { TrustedRepository, type MetadataRemote } from '../repository/reader.js';
 import type { CommandContext } from './program.js';
 
@@ -32,7 +31,7 @@ export async function remoteFor(ctx: CommandContext, config: ClientConfig, gun: 
 }
 
 /** Pings the server; undefined (offline) when it cannot be reached, as the Go CLI silently does. */
-export async function reachableRemote(ctx: CommandContext, config: ClientConfig, gun: string, _access: Access = 'pull'): Promise<NotaryRemote | undefined> {
+export async function reachableRemote(ctx: CommandContext, config: ClientConfig, gun: string): Promise<NotaryRemote | undefined> {
   const remote = await remoteFor(ctx, config, gun);
   try {
     await remote.ping();

@@ -71,7 +71,7 @@ export function signingKeyStore(store: KeyStore, log: (message: string) => void)
 export async function publishingRemote(ctx: CommandContext, config: ClientConfig, gun: string, keyStore: KeyStore): Promise<(PublishingRemote & { close(): Promise<void>; deleteRepository(): Promise<void> }) | undefined> {
   const directory = directoryOfServerUrl(config.serverUrl, ctx.io.cwd);
   if (directory) return new DirectoryRemote({ dir: directory, gun, keyStore, crypto: nodeCryptoBackend });
-  return reachableRemote(ctx, config, gun, 'push,pull');
+  return reachableRemote(ctx, config, gun); // the remote asks for push,pull itself on writes
 }
 
 export interface OpenedWriter {
