@@ -120,3 +120,10 @@ export function formatGoUnixDate(t: GoTime): string {
     `${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)} UTC ${d.getUTCFullYear()}`
   );
 }
+
+/** Go's time.AddDate(0, months, 0) in UTC (overflowing days normalise forward, e.g. Aug 31 + 6 → Mar 3). */
+export function addMonthsUtc(d: Date, months: number): Date {
+  const r = new Date(d.getTime());
+  r.setUTCFullYear(d.getUTCFullYear(), d.getUTCMonth() + months, d.getUTCDate());
+  return r;
+}

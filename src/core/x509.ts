@@ -42,6 +42,7 @@ import {
 } from './der.js';
 import { KeyError, type ErrorCode } from './errors.js';
 import { decodePem, encodePem } from './pem.js';
+import { DAY_MS, addMonthsUtc } from './time.js';
 
 // ------------------------------------------------------------------------------------------------------------
 // OIDs
@@ -650,7 +651,6 @@ export function createNotaryRootCertificate(opts: NotaryRootCertificateOptions):
 // ------------------------------------------------------------------------------------------------------------
 // Notary's leaf checks
 
-const DAY_MS = 86_400_000;
 
 /** Notary's MatchCNToGun: exact, or CN ending in '*' whose prefix (all trailing '*' removed) starts the GUN. */
 export function commonNameMatchesGun(commonName: string, gun: string): boolean {
@@ -684,13 +684,6 @@ export function checkRootCertificate(cert: Certificate, gun: string, now: Date):
   if (!commonNameMatchesGun(cn, gun)) return { ok: false, reason: `certificate CN ${cn} does not match the GUN ${gun}` };
   const problem = certificateProblem(cert, now);
   return problem ? { ok: false, reason: problem } : { ok: true };
-}
-
-/** Go's time.AddDate(0, months, 0) in UTC (overflowing days normalise forward, e.g. Aug 31 + 6 → Mar 3). */
-function addMonthsUtc(d: Date, months: number): Date {
-  const r = new Date(d.getTime());
-  r.setUTCFullYear(d.getUTCFullYear(), d.getUTCMonth() + months, d.getUTCDate());
-  return r;
 }
 
 /** True when the certificate expires within 6 months of `now` (Notary then warns "near expiry"). */

@@ -14,7 +14,7 @@ import { generateSigningKey, publicKeyOf, rootCertificateKey, signingKey } from 
 import { canonicalKeyId, publicKeyJson, tufKeyId } from '../core/keys.js';
 import { Metadata, goNormalSigned, serializeEnvelope, type FileMetaJson, type KeyJson, type RootSigned, type SnapshotSigned, type TargetsSigned } from '../core/metadata.js';
 import type { TrustPinning } from '../core/root.js';
-import { DEFAULT_EXPIRY_DAYS, compareGoTime, expiresAfterDays, goTimeFromDate, parseGoTime } from '../core/time.js';
+import { DEFAULT_EXPIRY_DAYS, addMonthsUtc, compareGoTime, expiresAfterDays, goTimeFromDate, parseGoTime } from '../core/time.js';
 import { TrustedMetadataSet } from '../core/trusted.js';
 import { isDelegationName, newVerifyContext, parentRole, verifyThreshold } from '../core/verify.js';
 import type { MetadataCache } from '../node/cache.js';
@@ -54,9 +54,7 @@ function isRootNotFound(err: unknown): boolean {
 
 /** Notary re-signs a role that expires within six months. */
 function nearExpiry(expires: string, now: Date): boolean {
-  const sixMonths = new Date(now);
-  sixMonths.setUTCMonth(sixMonths.getUTCMonth() + 6);
-  return compareGoTime(parseGoTime(expires, 'root.expires'), goTimeFromDate(sixMonths)) < 0;
+  return compareGoTime(parseGoTime(expires, 'root.expires'), goTimeFromDate(addMonthsUtc(now, 6))) < 0;
 }
 
 export interface InitOptions {
