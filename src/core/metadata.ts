@@ -149,7 +149,8 @@ function describeZodError(err: z.ZodError): string {
   return `${path ? path + ': ' : ''}${issue.message}`;
 }
 
-const BASE64_CHAR = new Uint8Array(128);
+// Indexed by char code; codes >= 256 read undefined, which fails the check like any non-alphabet char.
+const BASE64_CHAR = new Uint8Array(256);
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') BASE64_CHAR[c.charCodeAt(0)] = 1;
 
 /** Standard padded base64 syntax (what Go's StdEncoding accepts), without a regex: 200k hashes per file. */
@@ -158,11 +159,10 @@ export function isBase64(s: string): boolean {
   if (n % 4 !== 0) return false;
   let end = n;
   if (n > 0 && s.charCodeAt(n - 1) === 61) end = s.charCodeAt(n - 2) === 61 ? n - 2 : n - 1;
-  for (let i = 0; i < end; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 128 || BASE64_CHAR[c] === 0) return false;
-  }
-  return true;
+  // Branch-free accumulation: almost every string is valid, so one test at the end.
+  let bad = 0;
+  for (let i = 0; i < end; i++) bad |= (BASE64_CHAR[s.charCodeAt(i)] as number | undefined ?? 0) ^ 1;
+  return bad === 0;
 }
 
 /**
