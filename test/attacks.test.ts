@@ -461,6 +461,60 @@ describe('endless data: the client hangs up at the size cap (bounded memory)', (
   });
 });
 
+describe('early fetches on a cold update (snapshot.json and targets.json asked for with the timestamp)', () => {
+  const currentName = (role: string) => server.requestsFor(role).filter((r) => r.checksum === undefined);
+  const byChecksum = (role: string) => server.requestsFor(role).filter((r) => r.checksum !== undefined);
+
+  it('an honest server: both are used, nothing is downloaded twice', async () => {
+    const trustDir = tempDir('attack-');
+    server.serve(S3);
+    server.requests.length = 0;
+    const run = await update(trustDir, listAll);
+    expect(run.error).toBeUndefined();
+    for (const role of ['snapshot', 'targets']) {
+      expect(currentName(role).length, role).toBe(1);
+      expect(byChecksum(role).length, role).toBe(0);
+    }
+    expectCacheToBe(await readCache(trustDir), pick(S3, ALL_ROLES));
+  });
+
+  it('a current snapshot.json that is not the one the timestamp pins: ignored, the pinned one is downloaded', async () => {
+    const trustDir = tempDir('attack-');
+    server.serve(S3);
+    server.set('snapshot.json', { kind: 'bytes', body: S2.get('snapshot')! });
+    server.requests.length = 0;
+    const run = await update(trustDir, listAll);
+    expect(run.error, run.error?.message).toBeUndefined();
+    expect(currentName('snapshot').length).toBe(1);
+    expect(byChecksum('snapshot').length).toBe(1);
+    expectCacheToBe(await readCache(trustDir), pick(S3, ALL_ROLES));
+  });
+
+  it('an endless targets.json: held at the provisional 1 MiB, cut at the stated length, the pinned one used', async () => {
+    const trustDir = tempDir('attack-');
+    server.serve(S3);
+    server.set('targets.json', { kind: 'endless' });
+    server.requests.length = 0;
+    const run = await update(trustDir, listAll);
+    expect(run.error, run.error?.message).toBeUndefined();
+    await server.settled();
+    const early = currentName('targets');
+    expect(early.length).toBe(1);
+    expect(early[0]!.abortedByClient).toBe(true);
+    expect(early[0]!.bytesSent).toBeLessThanOrEqual(MiB + SOCKET_SLACK);
+    expect(byChecksum('targets').length).toBe(1);
+    expectCacheToBe(await readCache(trustDir), pick(S3, ALL_ROLES));
+  });
+
+  it('a warm cache asks for nothing early', async () => {
+    const { trustDir } = await primed();
+    server.serve(S3);
+    const run = await update(trustDir, listAll);
+    expect(run.error).toBeUndefined();
+    expect(currentName('snapshot').length + currentName('targets').length).toBe(0);
+  });
+});
+
 describe('slow retrieval', () => {
   it('a server that stalls after the headers (no timestamp cached) → TIMEOUT', async () => {
     const trustDir = tempDir('attack-');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isAscii, utf8Decode } from '../src/core/bytes.js';
+import { isAscii, utf8Decode, utf8Encode } from '../src/core/bytes.js';
 import { isBase64 } from '../src/core/metadata.js';
 import { prng } from './support/prng.js';
 
@@ -28,6 +28,22 @@ describe('utf8Decode', () => {
   it('decodes a large multi-byte document exactly', () => {
     const text = '{"a":"' + 'x'.repeat(5000) + 'ﬁ😀\u2028' + '"}';
     expect(utf8Decode(new TextEncoder().encode(text))).toBe(text);
+  });
+});
+
+describe('utf8Encode', () => {
+  it('matches TextEncoder for strings of every size, lone surrogates included', () => {
+    const rand = prng(9);
+    const alphabet = ['a', '"', '\\', 'é', 'ﬁ', '😀', '\ud800', '\udfff', '\u2028', '\u0000'];
+    const reference = new TextEncoder();
+    for (let round = 0; round < 200; round++) {
+      const n = Math.floor(rand() * 3000);
+      let s = '';
+      for (let i = 0; i < n; i++) s += alphabet[Math.floor(rand() * alphabet.length)];
+      const got = utf8Encode(s);
+      expect(Object.getPrototypeOf(got)).toBe(Uint8Array.prototype);
+      expect(Array.from(got)).toEqual(Array.from(reference.encode(s)));
+    }
   });
 });
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { utf8Decode, utf8Encode } from '../src/core/bytes.js';
 import { NotaryError } from '../src/core/errors.js';
-import { Metadata, goNormalSigned, serializeEnvelope } from '../src/core/metadata.js';
+import { Metadata, goNormalSigned, serializeCanonicalEnvelope, serializeEnvelope } from '../src/core/metadata.js';
+import { canonicalize } from '../src/core/canonical.js';
 import { notaryFixtureRepos, vectorSets } from './support/fixtures.js';
 
 const repos = [
@@ -91,4 +92,16 @@ describe('malformed metadata gives typed errors naming the role', () => {
       }
     });
   }
+});
+
+describe('serializeCanonicalEnvelope with the canonical bytes at hand', () => {
+  it('writes the same file as the text path, with and without characters Go HTML-escapes', () => {
+    const sigs = [{ keyid: 'ab', method: 'ECDSA', sig: 'c2ln' }];
+    for (const name of ['plain', 'a<b', 'x&y>z', 'line\u2028sep', 'ﬁ😀', 'q"\\']) {
+      const text = canonicalize({ targets: { [name]: { hashes: { sha256: 'AA==' }, length: 1 } }, version: 2 });
+      const fast = serializeCanonicalEnvelope(text, sigs, utf8Encode(text));
+      const slow = serializeCanonicalEnvelope(text, sigs);
+      expect(utf8Decode(fast), name).toBe(utf8Decode(slow));
+    }
+  });
 });

@@ -17,25 +17,47 @@ function runeCount(s: string): number {
 }
 
 export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
-  const all = [headers, headers.map((h) => '-'.repeat(new TextEncoder().encode(h).length)), ...rows];
+  const chunks: string[] = [];
+  writeTable(headers, rows, (chunk) => chunks.push(chunk));
+  return chunks.join('');
+}
+
+const CHUNK_CHARS = 1 << 16;
+
+/**
+ * The same table, handed to `emit` in chunks of about 64 KiB: a 50k-target listing is never held as one
+ * string (and its UTF-8 copy) — less memory to fault in and to collect.
+ */
+export function writeTable(headers: readonly string[], rows: readonly (readonly string[])[], emit: (chunk: string) => void): void {
   const columns = headers.length;
-  const widths: number[] = [];
-  for (let c = 0; c < columns - 1; c++) {
-    let w = 4;
-    for (const row of all) w = Math.max(w, runeCount(row[c] ?? '') + 4);
-    widths.push(w);
-  }
-  const lines: string[] = new Array(all.length);
-  for (let r = 0; r < all.length; r++) {
-    const row = all[r]!;
-    let line = '';
-    for (let c = 0; c < columns - 1; c++) {
-      const cell = row[c] ?? '';
-      line += cell + ' '.repeat(widths[c]! - runeCount(cell));
+  const padded = columns - 1;
+  const dashes = headers.map((h) => '-'.repeat(Buffer.byteLength(h)));
+  const rowAt = (r: number): readonly string[] => (r === 0 ? headers : r === 1 ? dashes : rows[r - 2]!);
+  const count = rows.length + 2;
+  // Rune counts are computed once per cell and kept for the second pass.
+  const counts = new Int32Array(count * Math.max(padded, 1));
+  const widths: number[] = new Array<number>(padded).fill(4);
+  for (let r = 0; r < count; r++) {
+    const row = rowAt(r);
+    for (let c = 0; c < padded; c++) {
+      const n = runeCount(row[c] ?? '');
+      counts[r * padded + c] = n;
+      if (n + 4 > widths[c]!) widths[c] = n + 4;
     }
-    lines[r] = line + (row[columns - 1] ?? '');
   }
-  return lines.join('\n') + '\n';
+  const spaces: string[] = [];
+  const pad = (k: number): string => (spaces[k] ??= ' '.repeat(k));
+  let chunk = '';
+  for (let r = 0; r < count; r++) {
+    const row = rowAt(r);
+    for (let c = 0; c < padded; c++) chunk += (row[c] ?? '') + pad(widths[c]! - counts[r * padded + c]!);
+    chunk += (row[padded] ?? '') + '\n';
+    if (chunk.length >= CHUNK_CHARS) {
+      emit(chunk);
+      chunk = '';
+    }
+  }
+  if (chunk !== '') emit(chunk);
 }
 
 /** Notary's truncation (byte-based, like Go's len on strings). */

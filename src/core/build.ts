@@ -174,6 +174,6 @@ export async function signMetadata<T extends SignedType>(
     const sig = await signer.sign(message);
     signatures.push({ keyid: signer.keyId, method: signer.method, sig: toBase64(sig) });
   }
-  const bytes = serializeCanonicalEnvelope(text, signatures);
+  const bytes = serializeCanonicalEnvelope(text, signatures, message);
   return Metadata.fromOwnOutput(type, normal, signatures, role, bytes, message);
 }

@@ -31,20 +31,30 @@ export function compareUtf8(a: string, b: string): number {
   return a.length - b.length;
 }
 
-/** Keys whose UTF-16 order could differ from UTF-8 order contain a code unit >= U+D800. */
-function needsUtf8Sort(keys: string[]): boolean {
-  for (const k of keys) {
-    for (let i = 0; i < k.length; i++) if (k.charCodeAt(i) >= 0xd800) return true;
-  }
-  return false;
-}
-
+/**
+ * Keys in canonical (UTF-8 byte) order. One pass learns whether they are already in order (maps parsed
+ * from canonical files are, apart from a key just added) and whether any key holds a code unit >= U+D800,
+ * the only case where UTF-16 order (the native sort's) differs from UTF-8 order.
+ */
 export function sortedKeys(obj: object): string[] {
   const keys = Object.keys(obj);
+  let sorted = true;
+  let surrogates = false;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    if (sorted && i > 0 && !(keys[i - 1]! < k)) sorted = false;
+    for (let j = 0; j < k.length; j++) {
+      if (k.charCodeAt(j) >= 0xd800) {
+        surrogates = true;
+        break;
+      }
+    }
+    if (surrogates) break;
+  }
+  if (surrogates) return keys.sort(compareUtf8);
+  if (sorted) return keys;
   // Default sort compares UTF-16 code units and is several times faster than a comparator callback.
-  if (needsUtf8Sort(keys)) keys.sort(compareUtf8);
-  else keys.sort();
-  return keys;
+  return keys.sort();
 }
 
 const QUOTE_OR_BACKSLASH = /["\\]/;
@@ -150,6 +160,13 @@ const HTML_ESCAPES: Record<string, string> = {
  * Go's encoding/json compacts embedded raw JSON with HTML escaping. Applied to canonical text this only
  * touches string contents (these characters cannot appear outside strings in JSON).
  */
+const HTML_UNSAFE_ANY = /[<>&\u2028\u2029]/;
+
+/** Whether goHtmlEscape would change the text. */
+export function needsGoHtmlEscape(text: string): boolean {
+  return HTML_UNSAFE_ANY.test(text);
+}
+
 export function goHtmlEscape(text: string): string {
   return text.replace(HTML_UNSAFE, (c) => HTML_ESCAPES[c]!);
 }

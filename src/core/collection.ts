@@ -90,14 +90,15 @@ export interface TargetRecord {
 }
 
 function record(name: string, meta: FileMetaJson, role: TrustedRole): TargetRecord {
-  const rec: TargetRecord = {
+  // Built in one shape (no spread): listings create one per target.
+  const rec: { -readonly [K in keyof TargetRecord]: TargetRecord[K] } = {
     name,
     role: role.role.name,
     length: meta.length,
     hashes: meta.hashes ?? {},
     signers: role.signers,
-    ...(meta.custom !== undefined ? { custom: meta.custom } : {}),
   };
+  if (meta.custom !== undefined) rec.custom = meta.custom;
   return rec;
 }
 
@@ -123,19 +124,33 @@ export function rolesBreadthFirst(set: TrustedMetadataSet, start = 'targets'): T
 
 /** Every target visible in the collection: first-seen per name, only within each role's paths. */
 export function listTargets(set: TrustedMetadataSet, roles: readonly string[] = ['targets']): TargetRecord[] {
-  const seen = new Map<string, TargetRecord>();
+  const visits: TrustedRole[] = [];
   for (const start of roles) {
     for (const role of rolesBreadthFirst(set, start)) {
       if (start !== role.role.name && roles.includes(role.role.name)) continue;
+      visits.push(role);
+    }
+  }
+  let out: TargetRecord[];
+  if (visits.length === 1) {
+    // One role: its names are already unique, no first-seen map needed.
+    const role = visits[0]!;
+    const files = role.metadata.signed.targets ?? {};
+    out = [];
+    for (const name in files) if (pathAllowed(role.role.paths, name)) out.push(record(name, files[name]!, role));
+  } else {
+    const seen = new Map<string, TargetRecord>();
+    for (const role of visits) {
       const files = role.metadata.signed.targets ?? {};
       for (const name in files) {
         if (seen.has(name) || !pathAllowed(role.role.paths, name)) continue;
         seen.set(name, record(name, files[name]!, role));
       }
     }
+    out = [...seen.values()];
   }
   // Go sorts names by bytes, i.e. UTF-8 order.
-  return [...seen.values()].sort((a, b) => compareUtf8(a.name, b.name));
+  return out.sort((a, b) => compareUtf8(a.name, b.name));
 }
 
 /** The first role (breadth-first) that lists `name` within its paths, as Notary's lookup answers. */

@@ -3,6 +3,7 @@ export * from './errors.js';
 export * from './bytes.js';
 export * from './canonical.js';
 export * from './canonical-scan.js';
+export * from './peek.js';
 export * from './time.js';
 export type * from './crypto.js';
 export * from './metadata.js';

@@ -19,6 +19,7 @@ import { HashError, NotaryError, RemoteError, type ErrorCode } from '../core/err
 import { keySchema, type KeyJson } from '../core/metadata.js';
 import type { Credentials } from './credentials.js';
 import { buildMultipart, parseWwwAuthenticate, type AuthChallenge } from './http.js';
+import type { ReadLimit } from './read-limit.js';
 
 export const MiB = 1 << 20;
 /** Size caps from the Go client (notary.MaxTimestampSize, MaxDownloadSize, MaxKeySize, MaxErrorResponseSize). */
@@ -28,6 +29,8 @@ export const SIZE_LIMITS = {
   key: 256 << 10,
   errorBody: 1 << 10,
   tokenBody: 1 * MiB,
+  /** notary.MaxDownloadSize: the bound on a file whose length no parent has stated yet. */
+  maxDownload: 100 * MiB,
 } as const;
 
 /** Token scope actions, as the Go CLI requests them per operation. */
@@ -195,6 +198,7 @@ interface Exchange {
   readonly headers: Record<string, string>;
   readonly body?: Uint8Array;
   readonly totalMs: number;
+  readonly signal?: AbortSignal;
 }
 
 interface ChallengeState {
@@ -218,6 +222,10 @@ interface Op {
   readonly role: string;
   readonly access: Access;
   readonly cap: number;
+  /** A provisional limit under `cap` (see ReadLimit). */
+  readonly limit?: ReadLimit;
+  /** Abandons the request (the caller no longer wants it). */
+  readonly signal?: AbortSignal;
   readonly body?: Uint8Array;
   readonly contentType?: string;
 }
@@ -369,6 +377,17 @@ export class NotaryRemote {
     return this.getMeta(role, role, maxLength);
   }
 
+  /**
+   * `<role>.json` asked for before its parent has stated its length (a cold update asks for snapshot and
+   * targets alongside the timestamp): reading pauses at the provisional `limit` until the caller settles
+   * it to the parent's length, and never goes past notary.MaxDownloadSize. The caller must check the
+   * bytes against the parent's hashes before using them.
+   */
+  getRoleSpeculatively(role: string, limit: ReadLimit, signal: AbortSignal): Promise<Uint8Array> {
+    checkRole(role);
+    return this.run({ method: 'GET', name: `${role}.json`, resource: role, role, access: 'pull', cap: SIZE_LIMITS.maxDownload, limit, signal });
+  }
+
   /** The server-held public key for `timestamp` or `snapshot` (created by the server if needed). */
   async getKey(role: string): Promise<RemoteKey> {
     checkRole(role);
@@ -456,7 +475,14 @@ export class NotaryRemote {
       const headers: Record<string, string> = {};
       if (auth.header) headers.authorization = auth.header;
       if (op.contentType) headers['content-type'] = op.contentType;
-      const ex: Exchange = { method: op.method, url, headers, totalMs: this.timeouts.totalMs, ...(op.body ? { body: op.body } : {}) };
+      const ex: Exchange = {
+        method: op.method,
+        url,
+        headers,
+        totalMs: this.timeouts.totalMs,
+        ...(op.body ? { body: op.body } : {}),
+        ...(op.signal ? { signal: op.signal } : {}),
+      };
       const outcome = await this.exchange(ex, async (res) => {
         if (res.statusCode === 401) {
           await this.discard(res.body);
@@ -604,6 +630,9 @@ export class NotaryRemote {
       controller.abort();
     }, ex.totalMs);
     timer.unref?.();
+    const abandon = (): void => controller.abort();
+    if (ex.signal?.aborted) abandon();
+    ex.signal?.addEventListener('abort', abandon, { once: true });
     const path = ex.url.pathname;
     this.counters.requests++;
     try {
@@ -632,6 +661,7 @@ export class NotaryRemote {
       throw this.transportError(err, ex.method, path, timedOut);
     } finally {
       clearTimeout(timer);
+      ex.signal?.removeEventListener('abort', abandon);
     }
   }
 
@@ -651,13 +681,19 @@ export class NotaryRemote {
   }
 
   private async readCapped(res: Dispatcher.ResponseData, op: Op, url: URL): Promise<Uint8Array> {
-    return readBody(res.body, op.cap, headerValue(res.headers, 'content-length'), (declared) =>
+    const cap = (): number => (op.limit ? Math.min(op.cap, op.limit.bytes) : op.cap);
+    return readBody(
+      res.body,
+      op.cap,
+      headerValue(res.headers, 'content-length'),
+      (declared) =>
       new HashError(
         'LENGTH_EXCEEDED',
-        `${op.role} from ${op.method} ${url.pathname} exceeds its size limit of ${op.cap} bytes` +
+        `${op.role} from ${op.method} ${url.pathname} exceeds its size limit of ${cap()} bytes` +
           (declared !== undefined ? ` (Content-Length ${declared})` : ''),
         { where: op.role },
       ),
+      op.limit,
     );
   }
 
@@ -724,34 +760,103 @@ function parseKey(bytes: Uint8Array, role: string): RemoteKey {
  * Reads a body into memory, refusing a declared Content-Length over `cap` without reading, and aborting
  * the moment more than `cap` bytes have arrived.
  */
-async function readBody(
+function readBody(
   body: Dispatcher.ResponseData['body'],
   cap: number,
   contentLength: string | undefined,
   exceeded: (declared: number | undefined) => Error,
+  limit?: ReadLimit,
 ): Promise<Uint8Array> {
-  if (contentLength !== undefined && /^\d+$/.test(contentLength.trim()) && Number(contentLength) > cap) {
+  const declared = contentLength !== undefined && /^\d+$/.test(contentLength.trim()) ? Number(contentLength) : undefined;
+  const capNow = (): number => (limit ? Math.min(cap, limit.bytes) : cap);
+  if (declared !== undefined && declared > (limit && !limit.final ? cap : capNow())) {
     destroyQuietly(body);
-    throw exceeded(Number(contentLength));
+    return Promise.reject(exceeded(declared));
   }
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of body as AsyncIterable<Uint8Array>) {
-    total += chunk.length;
-    if (total > cap) {
+  // 'data' events rather than async iteration: iteration reads the stream's buffer, which concatenates
+  // whatever chunks are queued (one more copy of a 10 MB targets.json). With a declared length the
+  // chunks are copied straight into one buffer of that size.
+  return new Promise<Uint8Array>((resolve, reject) => {
+    let whole: Uint8Array | undefined = declared !== undefined ? new Uint8Array(declared) : undefined;
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    let settled = false;
+    let waiting = false; // paused at a provisional limit
+    let endedWhileWaiting = false;
+    const fail = (err: unknown): void => {
+      if (settled) return;
+      settled = true;
       destroyQuietly(body);
-      throw exceeded(undefined);
-    }
-    chunks.push(chunk);
-  }
-  if (chunks.length === 1) return new Uint8Array(chunks[0]!.buffer, chunks[0]!.byteOffset, chunks[0]!.byteLength);
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
+      reject(err);
+    };
+    const store = (chunk: Uint8Array, start: number): void => {
+      if (whole !== undefined && start + chunk.length <= whole.length) {
+        whole.set(chunk, start);
+        return;
+      }
+      if (whole !== undefined) {
+        // More than declared (undici normally refuses this itself): fall back to collecting chunks.
+        chunks.push(whole.subarray(0, start));
+        whole = undefined;
+      }
+      chunks.push(chunk);
+    };
+    const finish = (): void => {
+      if (settled) return;
+      settled = true;
+      if (whole !== undefined) {
+        resolve(total === whole.length ? whole : whole.subarray(0, total));
+        return;
+      }
+      if (chunks.length === 1) {
+        const c = chunks[0]!;
+        resolve(new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
+        return;
+      }
+      const out = new Uint8Array(total);
+      let off = 0;
+      for (const c of chunks) {
+        out.set(c, off);
+        off += c.length;
+      }
+      resolve(out);
+    };
+    body.on('data', (chunk: Uint8Array) => {
+      if (settled) return;
+      const start = total;
+      total += chunk.length;
+      if (total <= capNow()) {
+        store(chunk, start);
+        return;
+      }
+      if (!limit || limit.final) {
+        fail(exceeded(undefined));
+        return;
+      }
+      // At a provisional limit: stop reading (TCP pushes back on the server) until the real one is known.
+      waiting = true;
+      body.pause();
+      void limit.settled().then(() => {
+        waiting = false;
+        if (settled) return;
+        if (total > capNow()) {
+          fail(exceeded(undefined));
+          return;
+        }
+        store(chunk, start);
+        if (endedWhileWaiting) finish();
+        else body.resume();
+      });
+    });
+    body.on('error', fail);
+    body.on('close', () => {
+      if (!waiting) fail(new Error('response body closed before its end'));
+    });
+    body.on('end', () => {
+      if (waiting) endedWhileWaiting = true;
+      else finish();
+    });
+  });
 }
 
 /** The first `limit` bytes of a body (the rest is dropped with the connection). */

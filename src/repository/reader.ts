@@ -11,16 +11,18 @@
  * Beyond Go notary, without changing what is accepted: delegations are fetched concurrently (admitted in
  * Notary's order), and a lookup fetches only the roles whose paths can contain the target.
  */
-import { toHex, fromBase64, bytesEqual } from '../core/bytes.js';
+import { toHex, fromBase64, bytesEqual, toBase64 } from '../core/bytes.js';
 import { listTargets, lookupTarget, walkDelegations, type TargetRecord, type WalkReport } from '../core/collection.js';
 import type { CryptoBackend } from '../core/crypto.js';
 import { NotaryError, RemoteError, TargetNotFoundError } from '../core/errors.js';
 import { Metadata, type FileMetaJson } from '../core/metadata.js';
+import { peekSignedVersion } from '../core/peek.js';
 import type { TrustPinning } from '../core/root.js';
 import type { DelegatedRole } from '../core/targets.js';
 import { TrustedMetadataSet } from '../core/trusted.js';
 import { newVerifyContext, pathAllowed, verifyFileMeta } from '../core/verify.js';
 import type { MetadataCache } from '../node/cache.js';
+import { ReadLimit } from '../node/read-limit.js';
 
 /** What the reader needs from a Notary server (src/node/remote.ts implements it over HTTP). */
 export interface MetadataRemote {
@@ -31,8 +33,20 @@ export interface MetadataRemote {
   getRootVersion(version: number): Promise<Uint8Array>;
   getRoleByChecksum(role: string, sha256Hex: string, maxLength: number): Promise<Uint8Array>;
   getRole(role: string, maxLength: number): Promise<Uint8Array>;
+  /** Optional: `<role>.json` before its length is known, pausing at a provisional limit (see NotaryRemote). */
+  getRoleSpeculatively?(role: string, limit: ReadLimit, signal: AbortSignal): Promise<Uint8Array>;
   close?(): Promise<void>;
 }
+
+/** A download started before its parent pinned it: used only if it turns out to match the parent's hashes. */
+interface EarlyFetch {
+  /** Settled to the parent's stated length once that is known. */
+  readonly limit: ReadLimit;
+  readonly bytes: Promise<Uint8Array>;
+}
+
+/** What an early download may hold before its parent states its length: a small snapshot or targets. */
+const EARLY_PROVISIONAL_BYTES = 1 << 20;
 
 export interface ReaderLogger {
   warn(message: string): void;
@@ -62,6 +76,9 @@ function offline(): NotaryError {
 /** The version of a cached copy, which a download must not go below (rollback protection). */
 function cachedVersion(bytes: Uint8Array | undefined, role: string): number {
   if (!bytes) return 1;
+  // Only the number is needed: skip over the bytes (10 ms for 10 MB) instead of parsing them (250 ms).
+  const peeked = peekSignedVersion(bytes);
+  if (peeked !== undefined) return peeked;
   try {
     return Metadata.fromBytes(bytes, role).version;
   } catch {
@@ -109,22 +126,46 @@ export class TrustedRepository {
   /** Runs Notary's update workflow and returns a repository whose top-level roles are trusted. */
   static async open(options: OpenOptions): Promise<TrustedRepository> {
     const log = options.log ?? silent;
+    const remote = options.remote;
     // The timestamp is always downloaded first after the root: ask for it while the root is fetched.
-    const prefetched = options.remote?.getTimestamp();
+    const prefetched = remote?.getTimestamp();
     prefetched?.catch(() => {}); // handled where it is awaited; bootstrap may fail first
-    const set = await bootstrap(options, log);
-    const repo = new TrustedRepository(set, options, log);
-    try {
-      await repo.updateTopLevel(prefetched);
-    } catch (err) {
-      log.debug(`update failed (${(err as Error).message}); refreshing root and retrying once`);
-      if (!options.remote) throw err;
-      repo.set = await refreshRoot(repo.set, options, log);
-      await repo.updateTopLevel();
+    const cachedRoot = await options.cache.get('root');
+    // Nothing cached (first use, or an ephemeral CI runner): snapshot and targets will be needed too, so
+    // ask for them by their current names now — one round trip instead of three. They are used only if
+    // their hashes match what the timestamp and snapshot then pin; otherwise Notary's by-checksum download
+    // follows as usual. With a cache, nothing is fetched early (the cached copies are usually current).
+    const abandon = new AbortController();
+    const early = new Map<string, EarlyFetch>();
+    if (!cachedRoot && remote?.getRoleSpeculatively) {
+      for (const role of ['snapshot', 'targets']) {
+        const limit = new ReadLimit(EARLY_PROVISIONAL_BYTES);
+        const bytes = remote.getRoleSpeculatively(role, limit, abandon.signal);
+        bytes.catch(() => {}); // judged where it is used
+        early.set(role, { limit, bytes });
+      }
     }
-    await repo.flushCache();
-    return repo;
+    try {
+      const set = await bootstrap(options, log, cachedRoot);
+      const repo = new TrustedRepository(set, options, log);
+      repo.early = early;
+      try {
+        await repo.updateTopLevel(prefetched);
+      } catch (err) {
+        log.debug(`update failed (${(err as Error).message}); refreshing root and retrying once`);
+        if (!remote) throw err;
+        repo.set = await refreshRoot(repo.set, options, log);
+        await repo.updateTopLevel();
+      }
+      await repo.flushCache();
+      return repo;
+    } finally {
+      abandon.abort(); // whatever was fetched early and not used
+    }
   }
+
+  /** Downloads started before their parent pinned them (see open). */
+  private early = new Map<string, EarlyFetch>();
 
   private async updateTopLevel(prefetchedTimestamp?: Promise<Uint8Array>): Promise<void> {
     const { cache, remote } = this.options;
@@ -164,7 +205,8 @@ export class TrustedRepository {
     const { cache, remote } = this.options;
     const cached = await cache.get(role);
     const ctx = newVerifyContext(this.options.crypto);
-    if (cached && meta) {
+    // A cached copy of another length than the parent states cannot match its hashes: skip hashing it.
+    if (cached && meta && (meta.length <= 0 || cached.length === meta.length)) {
       try {
         verifyFileMeta(cached, role, meta, ctx);
         return cached;
@@ -177,6 +219,25 @@ export class TrustedRepository {
     if (cached) this.minVersions.set(role, cachedVersion(cached, role));
     if (!meta) {
       throw new NotaryError('NO_CHECKSUMS', `no checksums for supported algorithms were provided for ${role}`, { where: role });
+    }
+    const early = this.early.get(role);
+    this.early.delete(role);
+    if (early) {
+      early.limit.settle(meta.length > 0 ? meta.length : Number.POSITIVE_INFINITY);
+      try {
+        const bytes = await early.bytes;
+        // Enough to tell whether this is the pinned file; admission then checks every hash.
+        const sha256 = meta.hashes?.['sha256'];
+        if (sha256 !== undefined && (meta.length <= 0 || bytes.length <= meta.length)) {
+          if (toBase64(this.options.crypto.sha256(bytes)) !== sha256) throw new Error('sha256 differs');
+        } else {
+          verifyFileMeta(bytes, role, meta, ctx);
+        }
+        this.pendingCache.set(role, bytes);
+        return bytes;
+      } catch (err) {
+        this.log.debug(`${role}.json fetched early is not the one pinned (${(err as Error).message}); downloading by checksum`);
+      }
     }
     const hex = sha256Hex(meta);
     const bytes = hex ? await remote.getRoleByChecksum(role, hex, meta.length) : await remote.getRole(role, meta.length);
@@ -315,10 +376,9 @@ export class TrustedRepository {
   }
 }
 
-async function bootstrap(options: OpenOptions, log: ReaderLogger): Promise<TrustedMetadataSet> {
+async function bootstrap(options: OpenOptions, log: ReaderLogger, cachedRoot: Uint8Array | undefined): Promise<TrustedMetadataSet> {
   const { gun, cache, remote, crypto } = options;
   const clock = options.clock ?? (() => new Date());
-  const cachedRoot = await cache.get('root');
   let previous: Metadata<'Root'> | undefined;
   if (cachedRoot) {
     // The cached root is the pin: validated on its own (no trust pinning), failing hard if invalid.

@@ -43,7 +43,10 @@ export interface RequestRecord {
 export interface EvilServer {
   readonly url: string;
   readonly gun: string;
-  /** Behaviour per role (`root`, `2.root`, `timestamp`, `snapshot`, `targets`, `targets/x`). */
+  /**
+   * Behaviour per role (`root`, `2.root`, `timestamp`, `snapshot`, `targets`, `targets/x`); a key
+   * `<role>.json` overrides the role's behaviour for requests by current name only.
+   */
   readonly files: Map<string, Behaviour>;
   readonly requests: RequestRecord[];
   /** Serves every file of a repository as plain bytes (replaces all behaviours). */
@@ -107,7 +110,8 @@ export async function startEvilServer(gun: string): Promise<EvilServer> {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       return;
     }
-    const behaviour = rec.role === undefined ? undefined : files.get(rec.role);
+    // `<role>.json` set on its own answers only requests by current name (no checksum in the URL).
+    const behaviour = rec.role === undefined ? undefined : ((rec.checksum === undefined ? files.get(`${rec.role}.json`) : undefined) ?? files.get(rec.role));
     if (!behaviour) {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[{"code":"METADATA_NOT_FOUND","message":"You have requested metadata that does not exist."}]}');
       return;
