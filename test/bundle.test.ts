@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CACHE_SUFFIX, VENDOR_CHUNKS, bundleState, chunkFile } from '../src/cli/bundle-loader.js';
 import { VERSION } from '../src/cli/program.js';
 import { runOurs, type CliRun } from './support/cli.js';
+import { startServer } from './support/go-repo.js';
 
 const CLI_DIR = resolve('dist', 'cli');
 const BIN = join(CLI_DIR, 'main.js');
@@ -137,5 +138,38 @@ describe('the shipped bin: bundle + code cache', () => {
     expect(cross.stdout).toBe(direct.stdout);
     // Keys made by the bin are listed the same way by both.
     await expectSame(['-d', trust.bin, 'key', 'list'], (b) => expect(b.stdout).toContain('root'));
+  });
+
+  it('over HTTP against notary-server (the undici chunk): publish, list, lookup, and a refusal with zod\'s wording', async () => {
+    const server = await startServer();
+    try {
+      const payload = join(tempDir(), 'payload.txt');
+      writeFileSync(payload, 'hello http\n');
+      const gun = 'example.com/bundle/http';
+      const trust = tempDir();
+      for (const args of [['init', gun], ['add', gun, 'v2.0', payload], ['publish', gun]]) {
+        const r = await runBin(['-s', server.url, '-d', trust, ...args]);
+        expect(r.code, `${args.join(' ')}\n${r.stdout}${r.stderr}`).toBe(0);
+        expect(r.debug).toMatch(/code cache accepted/);
+      }
+      for (const args of [['list', gun], ['lookup', gun, 'v2.0'], ['lookup', gun, 'missing']]) {
+        const r = await expectSame(['-s', server.url, '-d', tempDir(), ...args]);
+        expect(r.debug).toMatch(/undici accepted/);
+      }
+      // Malformed metadata: the message comes from zod's English wording, which the trimmed zod chunk keeps.
+      const site = tempDir();
+      await runBin(['-s', `file://${site}`, '-d', tempDir(), 'init', gun, '-p']);
+      const ts = join(site, 'v2', gun, '_trust', 'tuf', 'timestamp.json');
+      expect(existsSync(ts)).toBe(true);
+      writeFileSync(ts, '{"signed":{"_type":"Timestamp","expires":"2030-01-01T00:00:00Z","meta":{},"version":"x"},"signatures":[]}');
+      const bin = await runBin(['-s', `file://${site}`, '-d', tempDir(), 'list', gun]);
+      const ours = await inProcess(['-s', `file://${site}`, '-d', tempDir(), 'list', gun]);
+      expect(bin.code).toBe(1);
+      expect(bin.stdout).toBe(ours.stdout);
+      expect(bin.stderr).toBe(ours.stderr);
+      expect(bin.stdout + bin.stderr).toMatch(/expected (string|number)/);
+    } finally {
+      await server.stop();
+    }
   });
 });
