@@ -18,29 +18,36 @@ function runeCount(s: string): number {
 
 export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const chunks: string[] = [];
-  writeTable(headers, rows, (chunk) => chunks.push(chunk));
+  writeTable(headers, rows.length, (r, c) => rows[r]![c] ?? '', (chunk) => chunks.push(chunk));
   return chunks.join('');
 }
 
 const CHUNK_CHARS = 1 << 16;
 
 /**
- * The same table, handed to `emit` in chunks of about 64 KiB: a 50k-target listing is never held as one
- * string (and its UTF-8 copy) — less memory to fault in and to collect.
+ * The same table for `count` rows whose cells come from `cell(row, column)`, handed to `emit` in chunks of
+ * about 64 KiB. Cells are asked for when needed (once for the widths, once for the text) and not kept, so a
+ * 50k-target listing never holds its rows or its text at once — less memory to fault in and to collect.
+ * `width(row, column)`, if given, answers a cell's rune count without building it.
  */
-export function writeTable(headers: readonly string[], rows: readonly (readonly string[])[], emit: (chunk: string) => void): void {
+export function writeTable(
+  headers: readonly string[],
+  count: number,
+  cell: (row: number, column: number) => string,
+  emit: (chunk: string) => void,
+  width?: (row: number, column: number) => number | undefined,
+): void {
   const columns = headers.length;
   const padded = columns - 1;
   const dashes = headers.map((h) => '-'.repeat(Buffer.byteLength(h)));
-  const rowAt = (r: number): readonly string[] => (r === 0 ? headers : r === 1 ? dashes : rows[r - 2]!);
-  const count = rows.length + 2;
-  // Rune counts are computed once per cell and kept for the second pass.
-  const counts = new Int32Array(count * Math.max(padded, 1));
+  // Rows 0 and 1 are the header and its dashes; data row r is cell(r - 2, ·).
+  const text = (r: number, c: number): string => (r === 0 ? headers[c]! : r === 1 ? dashes[c]! : cell(r - 2, c));
+  const total = count + 2;
+  const counts = new Int32Array(total * Math.max(padded, 1));
   const widths: number[] = new Array<number>(padded).fill(4);
-  for (let r = 0; r < count; r++) {
-    const row = rowAt(r);
+  for (let r = 0; r < total; r++) {
     for (let c = 0; c < padded; c++) {
-      const n = runeCount(row[c] ?? '');
+      const n = (r >= 2 ? width?.(r - 2, c) : undefined) ?? runeCount(text(r, c));
       counts[r * padded + c] = n;
       if (n + 4 > widths[c]!) widths[c] = n + 4;
     }
@@ -48,10 +55,9 @@ export function writeTable(headers: readonly string[], rows: readonly (readonly 
   const spaces: string[] = [];
   const pad = (k: number): string => (spaces[k] ??= ' '.repeat(k));
   let chunk = '';
-  for (let r = 0; r < count; r++) {
-    const row = rowAt(r);
-    for (let c = 0; c < padded; c++) chunk += (row[c] ?? '') + pad(widths[c]! - counts[r * padded + c]!);
-    chunk += (row[padded] ?? '') + '\n';
+  for (let r = 0; r < total; r++) {
+    for (let c = 0; c < padded; c++) chunk += text(r, c) + pad(widths[c]! - counts[r * padded + c]!);
+    chunk += text(r, padded) + '\n';
     if (chunk.length >= CHUNK_CHARS) {
       emit(chunk);
       chunk = '';

@@ -18,6 +18,12 @@ function sha256Hex(t: TargetRecord): string {
   return b === undefined ? '' : Buffer.from(b, 'base64').toString('hex');
 }
 
+function hexLengthOfBase64(b64: string | undefined): number {
+  if (b64 === undefined) return 0;
+  const padding = b64.endsWith('==') ? 2 : b64.endsWith('=') ? 1 : 0;
+  return 2 * ((b64.length / 4) * 3 - padding);
+}
+
 function targetJson(t: TargetRecord) {
   return {
     name: t.name,
@@ -65,7 +71,13 @@ export const listCommand: Command = {
       return;
     }
     // listTargets returns names in Go's (byte) order already.
-    writeTable(['NAME', 'DIGEST', 'SIZE (BYTES)', 'ROLE'], targets.map((t) => [t.name, sha256Hex(t), String(t.length), t.role]), (chunk) => ctx.print(chunk));
+    const cell = (r: number, c: number): string => {
+      const t = targets[r]!;
+      return c === 0 ? t.name : c === 1 ? sha256Hex(t) : c === 2 ? String(t.length) : t.role;
+    };
+    // A digest's width follows from its base64 length (two hex digits per byte): no need to build it.
+    const width = (r: number, c: number): number | undefined => (c === 1 ? hexLengthOfBase64(targets[r]!.hashes['sha256']) : undefined);
+    writeTable(['NAME', 'DIGEST', 'SIZE (BYTES)', 'ROLE'], targets.length, cell, (chunk) => ctx.print(chunk), width);
   },
 };
 
