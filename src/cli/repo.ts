@@ -53,10 +53,14 @@ export async function openForReading(ctx: CommandContext, gun: string): Promise<
       crypto: nodeCryptoBackend,
       trustPinning: trustPinningOf(config),
       log: { warn: (m) => ctx.log.warn(m), debug: (m) => ctx.log.debug(m) },
+      deferCacheWrites: true,
     });
   // `-s file://DIR`: a directory in the Notary URL layout (DirectoryRemote) instead of a server.
   const directory = directoryOfServerUrl(config.serverUrl, ctx.io.cwd);
-  if (directory) return { repo: await open(new DirectoryRemote({ dir: directory, gun, crypto: nodeCryptoBackend })), close: async () => {} };
+  if (directory) {
+    const repo = await open(new DirectoryRemote({ dir: directory, gun, crypto: nodeCryptoBackend }));
+    return { repo, close: () => repo.cacheWritten() };
+  }
 
   // As the Go CLI, the ping decides whether we are online; unlike it, the update starts at the same time
   // instead of one round trip later. If the ping fails, whatever the update did is discarded and the
@@ -74,14 +78,22 @@ export async function openForReading(ctx: CommandContext, gun: string): Promise<
     (error: unknown) => ({ error }),
   );
   if (!(await pinged)) {
-    await online;
+    const discarded = await online;
+    if ('repo' in discarded) await discarded.repo.cacheWritten();
     await remote.close();
-    return { repo: await open(undefined), close: async () => {} };
+    const repo = await open(undefined);
+    return { repo, close: () => repo.cacheWritten() };
   }
   const result = await online;
   if ('error' in result) {
     await remote.close();
     throw result.error;
   }
-  return { repo: result.repo, close: async () => remote.close() };
+  return {
+    repo: result.repo,
+    close: async () => {
+      await result.repo.cacheWritten();
+      await remote.close();
+    },
+  };
 }

@@ -224,6 +224,8 @@ interface Op {
   readonly cap: number;
   /** A provisional limit under `cap` (see ReadLimit). */
   readonly limit?: ReadLimit;
+  /** The body's length as a parent states it, when known: the body is read into one buffer of that size. */
+  readonly expectedLength?: number;
   /** Abandons the request (the caller no longer wants it). */
   readonly signal?: AbortSignal;
   readonly body?: Uint8Array;
@@ -368,7 +370,9 @@ export class NotaryRemote {
   getRoleByChecksum(role: string, sha256Hex: string, maxLength: number): Promise<Uint8Array> {
     if (!/^[0-9a-fA-F]{64}$/.test(sha256Hex)) throw new NotaryError('INVALID_ARGUMENT', `invalid sha256 checksum for ${role}`);
     checkRole(role);
-    return this.getMeta(`${role}.${sha256Hex.toLowerCase()}`, role, maxLength);
+    const name = `${role}.${sha256Hex.toLowerCase()}`;
+    // maxLength is the length the parent states: notary-server sends big files chunked, without a length.
+    return this.run({ method: 'GET', name: `${name}.json`, resource: name, role, access: 'pull', cap: maxLength, ...(maxLength > 0 ? { expectedLength: maxLength } : {}) });
   }
 
   /** `<role>.json` by its current name, at most `maxLength` bytes. */
@@ -694,6 +698,7 @@ export class NotaryRemote {
         { where: op.role },
       ),
       op.limit,
+      op.expectedLength,
     );
   }
 
@@ -766,6 +771,7 @@ function readBody(
   contentLength: string | undefined,
   exceeded: (declared: number | undefined) => Error,
   limit?: ReadLimit,
+  expectedLength?: number,
 ): Promise<Uint8Array> {
   const declared = contentLength !== undefined && /^\d+$/.test(contentLength.trim()) ? Number(contentLength) : undefined;
   const capNow = (): number => (limit ? Math.min(cap, limit.bytes) : cap);
@@ -789,7 +795,26 @@ function readBody(
       destroyQuietly(body);
       reject(err);
     };
+    // Without a Content-Length, the length a parent states (a settled limit, or expectedLength) sizes one
+    // buffer as soon as it is known, instead of collecting chunks and copying them at the end.
+    let sized = whole !== undefined;
+    const expected = (): number | undefined => (limit ? (limit.final ? Math.min(cap, limit.bytes) : undefined) : expectedLength);
     const store = (chunk: Uint8Array, start: number): void => {
+      if (!sized) {
+        const n = expected();
+        if (n !== undefined && Number.isFinite(n)) {
+          sized = true;
+          if (n >= start + chunk.length) {
+            whole = new Uint8Array(n);
+            let off = 0;
+            for (const c of chunks) {
+              whole.set(c, off);
+              off += c.length;
+            }
+            chunks.length = 0;
+          }
+        }
+      }
       if (whole !== undefined && start + chunk.length <= whole.length) {
         whole.set(chunk, start);
         return;

@@ -64,6 +64,13 @@ export interface OpenOptions {
   readonly log?: ReaderLogger;
   /** Downloads in flight at once while walking delegations (default 8). */
   readonly concurrency?: number;
+  /**
+   * Write verified metadata to the cache in the background instead of before returning (a CLI prints a
+   * 50k-target listing while its 10 MB targets.json is written and fsynced). `cacheWritten()` resolves when
+   * every write so far has finished; a failed write is then a warning, as in the Go client, where a cache
+   * write error never fails a read. Default false: writes finish, or fail the call, before it returns.
+   */
+  readonly deferCacheWrites?: boolean;
 }
 
 const FALLBACK_CODES = new Set(['NOT_FOUND', 'NETWORK', 'TIMEOUT', 'SERVER_ERROR', 'OFFLINE']);
@@ -255,11 +262,25 @@ export class TrustedRepository {
   }
 
   private async flushCache(): Promise<void> {
+    const verified: [string, Uint8Array][] = [];
     for (const [role, bytes] of this.pendingCache) {
       const trusted = role === 'timestamp' ? this.set.timestamp : role === 'snapshot' ? this.set.snapshot : this.set.roles.get(role)?.metadata;
-      if (trusted?.bytes && bytesEqual(trusted.bytes, bytes)) await this.options.cache.set(role, bytes);
+      if (trusted?.bytes && bytesEqual(trusted.bytes, bytes)) verified.push([role, bytes]);
     }
     this.pendingCache.clear();
+    const write = async (): Promise<void> => {
+      for (const [role, bytes] of verified) await this.options.cache.set(role, bytes);
+    };
+    if (!this.options.deferCacheWrites) return write();
+    // In order after earlier writes; a failure is reported, not thrown (see OpenOptions.deferCacheWrites).
+    this.writes = this.writes.then(write).catch((err: unknown) => this.log.warn(`could not write metadata to the cache: ${(err as Error).message}`));
+  }
+
+  private writes: Promise<void> = Promise.resolve();
+
+  /** Resolves when every cache write started so far has finished (see OpenOptions.deferCacheWrites). */
+  cacheWritten(): Promise<void> {
+    return this.writes;
   }
 
   /** Delegations skipped (expired or below threshold) in the last full walk. */

@@ -61,25 +61,29 @@ export const listCommand: Command = {
     requireArgs(ctx, 1, 'Must specify a GUN');
     const gun = ctx.args[0]!;
     const roles = (ctx.flags['roles'] as string[] | undefined) ?? [];
-    const targets = await withRepo(ctx, gun, (repo) => repo.listTargets(roles.length ? roles : ['targets']));
-    if (ctx.json) {
-      ctx.print(JSON.stringify(targets.map(targetJson)) + '\n');
-      return;
-    }
-    if (targets.length === 0) {
-      ctx.print('\nNo targets present in this repository.\n\n');
-      return;
-    }
-    // listTargets returns names in Go's (byte) order already.
-    const cell = (r: number, c: number): string => {
-      const t = targets[r]!;
-      return c === 0 ? t.name : c === 1 ? sha256Hex(t) : c === 2 ? String(t.length) : t.role;
-    };
-    // A digest's width follows from its base64 length (two hex digits per byte): no need to build it.
-    const width = (r: number, c: number): number | undefined => (c === 1 ? hexLengthOfBase64(targets[r]!.hashes['sha256']) : undefined);
-    writeTable(['NAME', 'DIGEST', 'SIZE (BYTES)', 'ROLE'], targets.length, cell, (chunk) => ctx.print(chunk), width);
+    // Printed inside withRepo: the cache is written meanwhile, and closing waits for it.
+    await withRepo(ctx, gun, async (repo) => printTargets(ctx, await repo.listTargets(roles.length ? roles : ['targets'])));
   },
 };
+
+function printTargets(ctx: CommandContext, targets: readonly TargetRecord[]): void {
+  if (ctx.json) {
+    ctx.print(JSON.stringify(targets.map(targetJson)) + '\n');
+    return;
+  }
+  if (targets.length === 0) {
+    ctx.print('\nNo targets present in this repository.\n\n');
+    return;
+  }
+  // listTargets returns names in Go's (byte) order already.
+  const cell = (r: number, c: number): string => {
+    const t = targets[r]!;
+    return c === 0 ? t.name : c === 1 ? sha256Hex(t) : c === 2 ? String(t.length) : t.role;
+  };
+  // A digest's width follows from its base64 length (two hex digits per byte): no need to build it.
+  const width = (r: number, c: number): number | undefined => (c === 1 ? hexLengthOfBase64(targets[r]!.hashes['sha256']) : undefined);
+  writeTable(['NAME', 'DIGEST', 'SIZE (BYTES)', 'ROLE'], targets.length, cell, (chunk) => ctx.print(chunk), width);
+}
 
 export const lookupCommand: Command = {
   path: ['lookup'],
