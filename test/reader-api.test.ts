@@ -76,4 +76,25 @@ describe('TrustedRepository (verification API)', () => {
     const later = new Date(new Date(set.manifest.clock.timestampExpires).getTime() + 1000);
     await expect(open(() => later)).rejects.toMatchObject({ code: 'EXPIRED', where: 'timestamp' });
   });
+
+  it('deferCacheWrites: returns before the cache is written, cacheWritten() waits for it, a failed write warns', async () => {
+    const cache = new MemoryMetadataCache();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow = { get: (role: string) => cache.get(role), remove: (role: string) => cache.remove(role), set: async (role: string, bytes: Uint8Array) => { if (role !== 'root') await gate; await cache.set(role, bytes); } };
+    const repo = await TrustedRepository.open({ gun, remote: remoteOf(set.files), cache: slow, crypto, clock: () => new Date(generatedAt), deferCacheWrites: true });
+    // The root is written during bootstrap (trust on first use); the rest waits behind the gate.
+    expect(await cache.get('targets')).toBeUndefined();
+    expect((await repo.listTargets()).length).toBeGreaterThan(0);
+    release();
+    await repo.cacheWritten();
+    for (const role of ['timestamp', 'snapshot', 'targets']) expect(await cache.get(role), role).toEqual(set.files.get(role));
+
+    const warnings: string[] = [];
+    const failing = { get: async () => undefined, remove: async () => {}, set: async (role: string) => { if (role !== 'root') throw new Error('disk full'); } };
+    const other = await TrustedRepository.open({ gun, remote: remoteOf(set.files), cache: failing, crypto, clock: () => new Date(generatedAt), deferCacheWrites: true, log: { warn: (m) => warnings.push(m), debug: () => {} } });
+    await other.cacheWritten();
+    expect(warnings).toEqual(['could not write metadata to the cache: disk full']);
+    await expect(TrustedRepository.open({ gun, remote: remoteOf(set.files), cache: failing, crypto, clock: () => new Date(generatedAt) })).rejects.toThrow('disk full');
+  });
 });
