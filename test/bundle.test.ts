@@ -172,4 +172,21 @@ describe('the shipped bin: bundle + code cache', () => {
       await server.stop();
     }
   });
+
+  it('a reader that goes away (| head): exit 141 without a word, as Go dies of SIGPIPE', async () => {
+    const site = tempDir();
+    const gun = 'example.com/bundle/pipe';
+    expect((await runBin(['-s', `file://${site}`, '-d', tempDir(), 'init', gun, '-p'])).code).toBe(0);
+    const result = await new Promise<{ code: number | null; stderr: string }>((done, reject) => {
+      const env = { PATH: process.env['PATH'] ?? '', ...ENV };
+      const child = spawn(process.execPath, [BIN, '-s', `file://${site}`, '-d', tempDir(), 'list', gun], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.destroy(); // nobody reads: the bin's first write fails with EPIPE
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (code) => done({ code, stderr }));
+    });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(141);
+  });
 });

@@ -38,6 +38,15 @@ async function loadProgram(): Promise<Program> {
   return (await import('./commands/index.js')).buildProgram();
 }
 
+// A reader that goes away (`notary-ts list GUN | head`): Go dies of SIGPIPE, silently; Node would throw
+// from the stream. Exit the same way, 128 + SIGPIPE, without a word.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(141);
+    throw err;
+  });
+}
+
 const code = await (await loadProgram()).run(process.argv.slice(2), {
   stdout: (t) => process.stdout.write(t),
   stdoutBytes: (b) => process.stdout.write(b),
