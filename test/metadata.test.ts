@@ -3,6 +3,9 @@ import { utf8Decode, utf8Encode } from '../src/core/bytes.js';
 import { NotaryError } from '../src/core/errors.js';
 import { Metadata, goNormalSigned, serializeCanonicalEnvelope, serializeEnvelope } from '../src/core/metadata.js';
 import { canonicalize } from '../src/core/canonical.js';
+import { newTargetsSigned, signMetadata } from '../src/core/build.js';
+import { generateSigningKey } from '../src/core/init.js';
+import { nodeCryptoBackend } from '../src/crypto/node.js';
 import { notaryFixtureRepos, vectorSets } from './support/fixtures.js';
 
 const repos = [
@@ -103,5 +106,18 @@ describe('serializeCanonicalEnvelope with the canonical bytes at hand', () => {
       const slow = serializeCanonicalEnvelope(text, sigs);
       expect(utf8Decode(fast), name).toBe(utf8Decode(slow));
     }
+  });
+});
+
+describe('signMetadata refuses what Notary cannot store', () => {
+  it('a raw control character in a target name (the canonical text is not proven, so it is checked)', async () => {
+    const key = generateSigningKey(nodeCryptoBackend);
+    const ok = newTargetsSigned(new Date('2030-01-01T00:00:00Z'));
+    ok.targets = { 'a<b&c': { hashes: { sha256: 'AA==' }, length: 1 } };
+    const md = await signMetadata('Targets', ok, 'targets', [key.signer]);
+    expect(utf8Decode(md.bytes!)).toContain('a\\u003cb\\u0026c');
+    const bad = newTargetsSigned(new Date('2030-01-01T00:00:00Z'));
+    bad.targets = { 'tab\there': { hashes: { sha256: 'AA==' }, length: 1 } };
+    await expect(signMetadata('Targets', bad, 'targets', [key.signer])).rejects.toMatchObject({ code: 'UNSUPPORTED_VALUE' });
   });
 });

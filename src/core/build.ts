@@ -168,12 +168,12 @@ export async function signMetadata<T extends SignedType>(
   extraSignatures: readonly SignatureJson[] = [],
 ): Promise<Metadata<T>> {
   const normal = goNormalSigned(type, signed, role) as SignedByType[T];
-  const { text, bytes: message } = canonicalizeToBytes(normal);
+  const { text, bytes: message, proven } = canonicalizeToBytes(normal);
   const signatures: SignatureJson[] = extraSignatures.filter((s) => !signers.some((x) => x.keyId === s.keyid));
   for (const signer of signers) {
     const sig = await signer.sign(message);
     signatures.push({ keyid: signer.keyId, method: signer.method, sig: toBase64(sig) });
   }
-  const bytes = serializeCanonicalEnvelope(text, signatures, message);
+  const bytes = serializeCanonicalEnvelope(text, signatures, message, proven);
   return Metadata.fromOwnOutput(type, normal, signatures, role, bytes, message);
 }

@@ -137,14 +137,14 @@ export function canonicalize(value: unknown): string {
  * rejects — unsorted or integer-like keys, control characters, lone surrogates, floats, large integers — is
  * encoded by `canonicalize`, so the result never depends on the shortcut.
  */
-export function canonicalizeToBytes(value: unknown): { text: string; bytes: Uint8Array } {
+export function canonicalizeToBytes(value: unknown): { text: string; bytes: Uint8Array; proven: boolean } {
   const candidate = JSON.stringify(value);
   if (candidate !== undefined) {
     const bytes = utf8Encode(candidate);
-    if (isCanonicalJsonBytes(bytes)) return { text: candidate, bytes };
+    if (isCanonicalJsonBytes(bytes)) return { text: candidate, bytes, proven: true };
   }
   const text = canonicalize(value);
-  return { text, bytes: utf8Encode(text) };
+  return { text, bytes: utf8Encode(text), proven: false };
 }
 
 const HTML_UNSAFE = /[<>&\u2028\u2029]/g;

@@ -18,6 +18,8 @@ export function repositoryDir(trustDir: string, gun: string): string {
 
 export interface MetadataCache {
   get(role: string): Promise<Uint8Array | undefined>;
+  /** Optional: a cached file's size without reading it (undefined when absent). */
+  size?(role: string): Promise<number | undefined>;
   set(role: string, bytes: Uint8Array): Promise<void>;
   remove(role: string): Promise<void>;
 }
@@ -38,6 +40,15 @@ export class FileMetadataCache implements MetadataCache {
 
   get(role: string): Promise<Uint8Array | undefined> {
     return readFileIfExists(this.path(role));
+  }
+
+  async size(role: string): Promise<number | undefined> {
+    try {
+      return (await fs.stat(this.path(role))).size;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
   }
 
   set(role: string, bytes: Uint8Array): Promise<void> {

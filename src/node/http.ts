@@ -7,6 +7,10 @@ import { randomBytes } from 'node:crypto';
 const enc = new TextEncoder();
 
 export interface MultipartBody {
+  /** The body in pieces (the files' own bytes among them, not copied): sent one after another. */
+  readonly parts: readonly Uint8Array[];
+  readonly length: number;
+  /** The whole body in one buffer (a copy; for callers that need it contiguous). */
   readonly body: Uint8Array;
   readonly contentType: string;
   readonly boundary: string;
@@ -52,13 +56,21 @@ export function buildMultipart(files: ReadonlyMap<string, Uint8Array>, boundary?
     chunks.push(enc.encode(`${first ? '' : '\r\n'}--${b}--\r\n`));
     let total = 0;
     for (const c of chunks) total += c.length;
-    const body = new Uint8Array(total);
-    let off = 0;
-    for (const c of chunks) {
-      body.set(c, off);
-      off += c.length;
-    }
-    return { body, contentType: `multipart/form-data; boundary=${b}`, boundary: b };
+    return {
+      parts: chunks,
+      length: total,
+      get body(): Uint8Array {
+        const body = new Uint8Array(total);
+        let off = 0;
+        for (const c of chunks) {
+          body.set(c, off);
+          off += c.length;
+        }
+        return body;
+      },
+      contentType: `multipart/form-data; boundary=${b}`,
+      boundary: b,
+    };
   }
 }
 

@@ -14,6 +14,7 @@
  *   the Go CLI's scopes: reads ask for `pull` anonymously first and retry with credentials on 401, writes
  *   ask for `push,pull`, key rotation and deletion for `*`.
  */
+import { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import { HashError, NotaryError, RemoteError, type ErrorCode } from '../core/errors.js';
 import { keySchema, type KeyJson } from '../core/metadata.js';
@@ -196,7 +197,7 @@ interface Exchange {
   readonly method: Method;
   readonly url: URL;
   readonly headers: Record<string, string>;
-  readonly body?: Uint8Array;
+  readonly body?: Uint8Array | readonly Uint8Array[];
   readonly totalMs: number;
   readonly signal?: AbortSignal;
 }
@@ -228,7 +229,9 @@ interface Op {
   readonly expectedLength?: number;
   /** Abandons the request (the caller no longer wants it). */
   readonly signal?: AbortSignal;
-  readonly body?: Uint8Array;
+  readonly body?: Uint8Array | readonly Uint8Array[];
+  /** The body's length when it comes in pieces (sent as Content-Length). */
+  readonly bodyLength?: number;
   readonly contentType?: string;
 }
 
@@ -420,7 +423,9 @@ export class NotaryRemote {
       role: 'publish',
       access: 'push,pull',
       cap: SIZE_LIMITS.errorBody,
-      body: mp.body,
+      // In pieces, with its length: a 10 MB targets.json is sent from its own buffer, not copied first.
+      body: mp.parts,
+      bodyLength: mp.length,
       contentType: mp.contentType,
     });
   }
@@ -479,6 +484,7 @@ export class NotaryRemote {
       const headers: Record<string, string> = {};
       if (auth.header) headers.authorization = auth.header;
       if (op.contentType) headers['content-type'] = op.contentType;
+      if (op.bodyLength !== undefined) headers['content-length'] = String(op.bodyLength);
       const ex: Exchange = {
         method: op.method,
         url,
@@ -645,7 +651,8 @@ export class NotaryRemote {
         path: `${ex.url.pathname}${ex.url.search}`,
         method: ex.method,
         headers: { 'user-agent': this.userAgent, ...ex.headers },
-        body: ex.body ? Buffer.from(ex.body.buffer, ex.body.byteOffset, ex.body.byteLength) : null,
+        // Pieces go out as a stream made afresh for each attempt (an auth round trip sends the body again).
+        body: ex.body === undefined ? null : ex.body instanceof Uint8Array ? toBuffer(ex.body) : Readable.from(ex.body.map(toBuffer), { objectMode: false }),
         signal: controller.signal,
         headersTimeout: this.timeouts.headersMs,
         bodyTimeout: this.timeouts.bodyIdleMs,

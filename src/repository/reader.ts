@@ -210,9 +210,12 @@ export class TrustedRepository {
    */
   private async fetchPinned(role: string, meta: FileMetaJson | undefined): Promise<Uint8Array> {
     const { cache, remote } = this.options;
-    const cached = await cache.get(role);
     const ctx = newVerifyContext(this.options.crypto);
-    // A cached copy of another length than the parent states cannot match its hashes: skip hashing it.
+    // Only a cached copy of the length the parent states can match its hashes: where the cache can tell a
+    // size, a stale 10 MB targets.json is not read before the download starts (only its version is needed).
+    const size = cache.size ? await cache.size(role) : undefined;
+    const mayMatch = !cache.size || (size !== undefined && (!meta || meta.length <= 0 || size === meta.length));
+    const cached = mayMatch ? await cache.get(role) : undefined;
     if (cached && meta && (meta.length <= 0 || cached.length === meta.length)) {
       try {
         verifyFileMeta(cached, role, meta, ctx);
@@ -222,11 +225,28 @@ export class TrustedRepository {
       }
     }
     if (!remote) throw offline();
-    // A download must not go below the version of the cached copy (rollback protection, as Go's oldBuilder).
-    if (cached) this.minVersions.set(role, cachedVersion(cached, role));
     if (!meta) {
       throw new NotaryError('NO_CHECKSUMS', `no checksums for supported algorithms were provided for ${role}`, { where: role });
     }
+    // A download must not go below the version of the cached copy (rollback protection, as Go's oldBuilder);
+    // an unread stale copy is read while the download runs.
+    const floor: Promise<number | undefined> = cached
+      ? Promise.resolve(cachedVersion(cached, role))
+      : size !== undefined
+        ? cache.get(role).then((b) => (b ? cachedVersion(b, role) : undefined))
+        : Promise.resolve(undefined);
+    floor.catch(() => {}); // awaited below
+    const bytes = await this.download(role, meta, ctx);
+    const version = await floor;
+    if (version !== undefined) this.minVersions.set(role, version);
+    // Cache only after admission succeeds; admission happens right after this returns, so write then.
+    this.pendingCache.set(role, bytes);
+    return bytes;
+  }
+
+  /** The pinned file from the server: fetched early by current name if that matches, else by checksum. */
+  private async download(role: string, meta: FileMetaJson, ctx: ReturnType<typeof newVerifyContext>): Promise<Uint8Array> {
+    const remote = this.options.remote!;
     const early = this.early.get(role);
     this.early.delete(role);
     if (early) {
@@ -240,17 +260,13 @@ export class TrustedRepository {
         } else {
           verifyFileMeta(bytes, role, meta, ctx);
         }
-        this.pendingCache.set(role, bytes);
         return bytes;
       } catch (err) {
         this.log.debug(`${role}.json fetched early is not the one pinned (${(err as Error).message}); downloading by checksum`);
       }
     }
     const hex = sha256Hex(meta);
-    const bytes = hex ? await remote.getRoleByChecksum(role, hex, meta.length) : await remote.getRole(role, meta.length);
-    // Cache only after admission succeeds; admission happens right after this returns, so write then.
-    this.pendingCache.set(role, bytes);
-    return bytes;
+    return hex ? remote.getRoleByChecksum(role, hex, meta.length) : remote.getRole(role, meta.length);
   }
 
   private readonly pendingCache = new Map<string, Uint8Array>();

@@ -128,6 +128,8 @@ export interface WritableState {
   readonly snapshot: SnapshotSigned | undefined;
   readonly originalRoot: RootSigned;
   readonly initialPublish: boolean;
+  /** Resolves when the refresh's cache writes are done (see OpenOptions.deferCacheWrites). */
+  readonly cacheWritten: Promise<void>;
 }
 
 /** Go's checkRotationInput. */
@@ -229,10 +231,25 @@ export class RepositoryWriter {
 
   /** Applies `changes` on top of the current repository, re-signs and uploads. */
   async publish(changes: readonly Change[], publishOptions: PublishOptions = {}): Promise<PublishResult> {
+    if (!this.options.remote) throw offline();
+    const now = this.clock();
+    // The refresh's cache writes (a 10 MB targets.json) go on while we sign; waited for before returning.
+    const state = await this.loadForWriting(true);
+    try {
+      return await this.signAndUpload(state, changes, publishOptions, now);
+    } finally {
+      await state.cacheWritten;
+    }
+  }
+
+  private async signAndUpload(
+    state: WritableState,
+    changes: readonly Change[],
+    publishOptions: PublishOptions,
+    now: Date,
+  ): Promise<PublishResult> {
     const { remote, crypto, gun } = this.options;
     if (!remote) throw offline();
-    const now = this.clock();
-    const state = await this.loadForWriting();
     const collection = state.collection;
     const held = new Set((await this.options.keyStore.list()).map((k) => k.keyId));
     applyChanges(collection, changes, crypto, now, {
@@ -474,17 +491,19 @@ export class RepositoryWriter {
   }
 
   /** The current repository as an editable collection: refreshed from the server, or bootstrapped from the cache on the first publish. */
-  private async loadForWriting(): Promise<{
+  private async loadForWriting(deferCacheWrites = false): Promise<{
     collection: EditableCollection;
     rootBytes: Uint8Array;
     roleBytes: Map<string, Uint8Array>;
     snapshot: SnapshotSigned | undefined;
     originalRoot: RootSigned;
     initialPublish: boolean;
+    /** Resolves when the refresh's cache writes are done (at once unless `deferCacheWrites`). */
+    cacheWritten: Promise<void>;
   }> {
     const { gun, remote, cache, crypto, trustPinning } = this.options;
     try {
-      const repo = await TrustedRepository.open({ gun, remote, cache, crypto, clock: this.clock, ...(trustPinning ? { trustPinning } : {}), log: this.log });
+      const repo = await TrustedRepository.open({ gun, remote, cache, crypto, clock: this.clock, ...(trustPinning ? { trustPinning } : {}), log: this.log, deferCacheWrites });
       const report = await repo.loadAll();
       const set = repo.trusted;
       const roles = new Map<string, TargetsSigned>();
@@ -502,6 +521,7 @@ export class RepositoryWriter {
         snapshot: set.snapshot?.signed,
         originalRoot: set.root.signed,
         initialPublish: false,
+        cacheWritten: repo.cacheWritten(),
       };
     } catch (err) {
       // "<host> does not have trust data for <gun>": a root 404, as Go's ErrRepositoryNotExist.
@@ -528,6 +548,7 @@ export class RepositoryWriter {
       snapshot,
       originalRoot: set.root.signed,
       initialPublish: true,
+      cacheWritten: Promise.resolve(),
     };
   }
 
