@@ -177,10 +177,10 @@ function fileMetaProblem(entry: unknown): string | undefined {
   const hashes = e.hashes;
   if (hashes === null) return undefined;
   if (typeof hashes !== 'object' || hashes === undefined || Array.isArray(hashes)) return 'hashes: expected an object';
-  const algs = Object.keys(hashes);
-  for (let i = 0; i < algs.length; i++) {
-    const h = (hashes as Record<string, unknown>)[algs[i]!];
-    if (typeof h !== 'string' || !isBase64(h)) return `hashes.${algs[i]}: invalid base64`;
+  // for-in rather than Object.keys: no array per entry (200k entries in a large targets.json).
+  for (const alg in hashes) {
+    const h = (hashes as Record<string, unknown>)[alg];
+    if (typeof h !== 'string' || !isBase64(h)) return `hashes.${alg}: invalid base64`;
   }
   return undefined;
 }
