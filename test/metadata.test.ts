@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { utf8Decode, utf8Encode } from '../src/core/bytes.js';
 import { NotaryError } from '../src/core/errors.js';
 import { Metadata, goNormalSigned, serializeCanonicalEnvelope, serializeEnvelope } from '../src/core/metadata.js';
-import { canonicalize } from '../src/core/canonical.js';
+import { canonicalize, canonicalizeToBytes } from '../src/core/canonical.js';
 import { newTargetsSigned, signMetadata } from '../src/core/build.js';
 import { generateSigningKey } from '../src/core/init.js';
 import { nodeCryptoBackend } from '../src/crypto/node.js';
@@ -98,13 +98,21 @@ describe('malformed metadata gives typed errors naming the role', () => {
 });
 
 describe('serializeCanonicalEnvelope with the canonical bytes at hand', () => {
-  it('writes the same file as the text path, with and without characters Go HTML-escapes', () => {
+  it('writes the same file as the text path: bytes copied, or written around in a frame; with and without characters Go HTML-escapes', () => {
     const sigs = [{ keyid: 'ab', method: 'ECDSA', sig: 'c2ln' }];
     for (const name of ['plain', 'a<b', 'x&y>z', 'line\u2028sep', 'ﬁ😀', 'q"\\']) {
-      const text = canonicalize({ targets: { [name]: { hashes: { sha256: 'AA==' }, length: 1 } }, version: 2 });
-      const fast = serializeCanonicalEnvelope(text, sigs, utf8Encode(text));
-      const slow = serializeCanonicalEnvelope(text, sigs);
-      expect(utf8Decode(fast), name).toBe(utf8Decode(slow));
+      const value = { targets: { [name]: { hashes: { sha256: 'AA==' }, length: 1 } }, version: 2 };
+      const text = canonicalize(value);
+      const slow = utf8Decode(serializeCanonicalEnvelope(text, sigs));
+      expect(utf8Decode(serializeCanonicalEnvelope(canonicalizeToBytes(value), sigs)), name).toBe(slow);
+      const framed = canonicalizeToBytes(value, { before: 10, after: 200 });
+      expect(framed.frame, name).toBeDefined();
+      const file = serializeCanonicalEnvelope(framed, sigs);
+      expect(utf8Decode(file), name).toBe(slow);
+      // the canonical bytes are untouched by the envelope written around them
+      expect(utf8Decode(framed.bytes), name).toBe(text);
+      // a frame too small for the signatures: copied instead, same bytes
+      expect(utf8Decode(serializeCanonicalEnvelope(canonicalizeToBytes(value, { before: 10, after: 3 }), sigs)), name).toBe(slow);
     }
   });
 });

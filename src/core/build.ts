@@ -9,6 +9,7 @@ import { signingMethodFor, tufKeyId, type PublicKeyLike } from './keys.js';
 import {
   Metadata,
   goNormalSigned,
+  ENVELOPE_HEAD,
   serializeCanonicalEnvelope,
   type DelegationRoleJson,
   type FileMetaJson,
@@ -168,12 +169,15 @@ export async function signMetadata<T extends SignedType>(
   extraSignatures: readonly SignatureJson[] = [],
 ): Promise<Metadata<T>> {
   const normal = goNormalSigned(type, signed, role) as SignedByType[T];
-  const { text, bytes: message, proven } = canonicalizeToBytes(normal);
+  // Room around the canonical bytes for the envelope, so the file is written around them, not copied:
+  // a signature entry is under 1 KiB even for RSA-4096.
+  const canonical = canonicalizeToBytes(normal, { before: ENVELOPE_HEAD.length, after: 64 + 1024 * (signers.length + extraSignatures.length) });
+  const message = canonical.bytes;
   const signatures: SignatureJson[] = extraSignatures.filter((s) => !signers.some((x) => x.keyId === s.keyid));
   for (const signer of signers) {
     const sig = await signer.sign(message);
     signatures.push({ keyid: signer.keyId, method: signer.method, sig: toBase64(sig) });
   }
-  const bytes = serializeCanonicalEnvelope(text, signatures, message, proven);
+  const bytes = serializeCanonicalEnvelope(canonical, signatures);
   return Metadata.fromOwnOutput(type, normal, signatures, role, bytes, message);
 }

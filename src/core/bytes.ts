@@ -11,8 +11,9 @@ const decoder = new TextDecoder('utf-8', { fatal: false });
 // practice) is decoded as latin1, which for ASCII is the same string. V8 builds it in one copy and parses
 // it about twice as fast as TextDecoder's output (3.3 MB snapshot: decode + JSON.parse 38 ms -> 28 ms).
 interface NodeBufferLike {
-  from(buffer: ArrayBufferLike, byteOffset: number, length: number): { toString(encoding: 'latin1'): string };
+  from(buffer: ArrayBufferLike, byteOffset: number, length: number): { toString(encoding: 'latin1'): string; write(text: string, offset: number, encoding: 'utf8'): number };
   from(text: string, encoding: 'utf8'): Uint8Array;
+  byteLength(text: string, encoding: 'utf8'): number;
 }
 const nodeBuffer = (globalThis as { Buffer?: NodeBufferLike }).Buffer;
 const LATIN1_MIN_BYTES = 1024;
@@ -32,6 +33,24 @@ export function utf8Decode(bytes: Uint8Array): string {
     return nodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
   }
   return decoder.decode(bytes);
+}
+
+/**
+ * The UTF-8 bytes of `text` inside a buffer with `before` bytes free ahead of them and `after` behind:
+ * `frame` is the whole buffer, `bytes` the text's view. A caller that must wrap a large text (a file
+ * envelope around a 10 MB canonical text) writes the wrapping into the margins instead of copying.
+ */
+export function utf8EncodeFramed(text: string, before: number, after: number): { frame: Uint8Array; bytes: Uint8Array } {
+  if (nodeBuffer !== undefined) {
+    const n = nodeBuffer.byteLength(text, 'utf8');
+    const frame = new Uint8Array(before + n + after);
+    nodeBuffer.from(frame.buffer, frame.byteOffset, frame.byteLength).write(text, before, 'utf8');
+    return { frame, bytes: frame.subarray(before, before + n) };
+  }
+  const encoded = encoder.encode(text);
+  const frame = new Uint8Array(before + encoded.length + after);
+  frame.set(encoded, before);
+  return { frame, bytes: frame.subarray(before, before + encoded.length) };
 }
 
 /** True when every byte is below 0x80; reads aligned 32-bit words for the bulk. */

@@ -9,7 +9,7 @@
  * Verification re-encodes the *parsed* `signed` value (numbers as doubles, exactly like Go's generic map
  * decode) and checks the signature over that, never over the file substring.
  */
-import { utf8Encode } from './bytes.js';
+import { utf8Encode, utf8EncodeFramed } from './bytes.js';
 import { isCanonicalJsonBytes } from './canonical-scan.js';
 import { FormatError } from './errors.js';
 
@@ -137,14 +137,30 @@ export function canonicalize(value: unknown): string {
  * rejects — unsorted or integer-like keys, control characters, lone surrogates, floats, large integers — is
  * encoded by `canonicalize`, so the result never depends on the shortcut.
  */
-export function canonicalizeToBytes(value: unknown): { text: string; bytes: Uint8Array; proven: boolean } {
+export interface CanonicalBytes {
+  readonly text: string;
+  readonly bytes: Uint8Array;
+  /** Proven by the byte scan (which also refuses raw control characters). */
+  readonly proven: boolean;
+  /** With `margins`: the buffer `bytes` sits in, with that much free room around it. */
+  readonly frame?: { readonly buffer: Uint8Array; readonly before: number; readonly after: number };
+}
+
+export function canonicalizeToBytes(value: unknown, margins?: { before: number; after: number }): CanonicalBytes {
+  const encode = (text: string): { bytes: Uint8Array; frame?: Uint8Array } => (margins ? utf8EncodeFramed(text, margins.before, margins.after) : { bytes: utf8Encode(text) });
+  const result = (text: string, e: { bytes: Uint8Array; frame?: Uint8Array }, proven: boolean): CanonicalBytes => ({
+    text,
+    bytes: e.bytes,
+    proven,
+    ...(e.frame && margins ? { frame: { buffer: e.frame, ...margins } } : {}),
+  });
   const candidate = JSON.stringify(value);
   if (candidate !== undefined) {
-    const bytes = utf8Encode(candidate);
-    if (isCanonicalJsonBytes(bytes)) return { text: candidate, bytes, proven: true };
+    const e = encode(candidate);
+    if (isCanonicalJsonBytes(e.bytes)) return result(candidate, e, true);
   }
   const text = canonicalize(value);
-  return { text, bytes: utf8Encode(text), proven: false };
+  return result(text, encode(text), false);
 }
 
 const HTML_UNSAFE = /[<>&\u2028\u2029]/g;

@@ -8,7 +8,7 @@
  * re-serialisation of what we upload, so anything we write must already be in that form (facts §1.9).
  */
 import { z } from 'zod';
-import { canonicalize, goHtmlEscape, goJsonString, hasRawControlCharacter, needsGoHtmlEscape, parseJson, sortedKeys } from './canonical.js';
+import { canonicalize, goHtmlEscape, goJsonString, hasRawControlCharacter, needsGoHtmlEscape, parseJson, sortedKeys, type CanonicalBytes } from './canonical.js';
 import { utf8Decode, utf8Encode } from './bytes.js';
 import { canonicalSignedFromFile } from './canonical-scan.js';
 import { FormatError } from './errors.js';
@@ -442,33 +442,40 @@ export function serializeEnvelope(signed: AnySigned, signatures: readonly Signat
   return serializeCanonicalEnvelope(canonicalize(signed), signatures);
 }
 
+/** What the file's bytes put around the canonical text: `{"signed":` … `,"signatures":[…]}`. */
+export const ENVELOPE_HEAD = '{"signed":';
+
 /**
- * The file bytes from the canonical text of `signed` (already computed by the caller). With its UTF-8
- * bytes too, and nothing for Go to HTML-escape in it, the file is those bytes between two short pieces:
- * one copy instead of flattening and re-encoding a 10 MB string.
+ * The file bytes from the canonical form of `signed` (text, or text and bytes from canonicalizeToBytes).
+ * With the bytes too, and nothing for Go to HTML-escape, the file is those bytes between two short
+ * pieces: written into the frame's margins when canonicalizeToBytes left room (no copy of a 10 MB text),
+ * else copied once — never re-encoded.
  */
-export function serializeCanonicalEnvelope(
-  canonical: string,
-  signatures: readonly SignatureJson[],
-  canonicalBytes?: Uint8Array,
-  /** The text was proven canonical by the byte scan, which refuses raw control characters (a 10 MB regex saved). */
-  knownFreeOfControlCharacters = false,
-): Uint8Array {
-  if (!knownFreeOfControlCharacters && hasRawControlCharacter(canonical)) {
+export function serializeCanonicalEnvelope(canonical: string | CanonicalBytes, signatures: readonly SignatureJson[]): Uint8Array {
+  const c = typeof canonical === 'string' ? { text: canonical, proven: false } : canonical;
+  // A proven text has no raw control character (the byte scan refuses them): a 10 MB regex saved.
+  if (!c.proven && hasRawControlCharacter(c.text)) {
     throw new FormatError('UNSUPPORTED_VALUE', 'metadata contains a control character in a string; Notary cannot store it');
   }
   const sigs = signatures
     .map((s) => `{"keyid":${goJsonString(s.keyid)},"method":${goJsonString(s.method.toLowerCase())},"sig":${goJsonString(s.sig)}}`)
     .join(',');
   const tail = `,"signatures":[${sigs}]}`;
-  if (canonicalBytes !== undefined && !needsGoHtmlEscape(canonical)) {
-    const head = utf8Encode('{"signed":');
+  if ('bytes' in c && !needsGoHtmlEscape(c.text)) {
+    const head = utf8Encode(ENVELOPE_HEAD);
     const end = utf8Encode(tail);
-    const out = new Uint8Array(head.length + canonicalBytes.length + end.length);
+    const n = c.bytes.length;
+    const frame = c.frame;
+    if (frame && frame.before === head.length && frame.after >= end.length) {
+      frame.buffer.set(head, 0);
+      frame.buffer.set(end, head.length + n);
+      return frame.buffer.subarray(0, head.length + n + end.length);
+    }
+    const out = new Uint8Array(head.length + n + end.length);
     out.set(head, 0);
-    out.set(canonicalBytes, head.length);
-    out.set(end, head.length + canonicalBytes.length);
+    out.set(c.bytes, head.length);
+    out.set(end, head.length + n);
     return out;
   }
-  return utf8Encode(`{"signed":${goHtmlEscape(canonical)}${tail}`);
+  return utf8Encode(`${ENVELOPE_HEAD}${goHtmlEscape(c.text)}${tail}`);
 }
