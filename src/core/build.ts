@@ -22,7 +22,7 @@ import {
   type TargetsSigned,
   type TimestampSigned,
 } from './metadata.js';
-import { canonicalizeToBytes } from './canonical.js';
+import { canonicalizeToBytes, type CanonicalBytes } from './canonical.js';
 import { utf8Encode } from './bytes.js';
 import { DEFAULT_EXPIRY_DAYS, expiresAfterDays } from './time.js';
 import { assertDelegationName, isDirectChild } from './verify.js';
@@ -169,9 +169,30 @@ export async function signMetadata<T extends SignedType>(
   extraSignatures: readonly SignatureJson[] = [],
 ): Promise<Metadata<T>> {
   const normal = goNormalSigned(type, signed, role) as SignedByType[T];
-  // Room around the canonical bytes for the envelope, so the file is written around them, not copied:
-  // a signature entry is under 1 KiB even for RSA-4096.
-  const canonical = canonicalizeToBytes(normal, { before: ENVELOPE_HEAD.length, after: 64 + 1024 * (signers.length + extraSignatures.length) });
+  const canonical = canonicalizeToBytes(normal, envelopeMargins(signers.length + extraSignatures.length));
+  return signCanonical(type, normal, role, canonical, signers, extraSignatures);
+}
+
+/**
+ * Room around canonical bytes for the file's envelope, so the file is written around them, not copied:
+ * a signature entry is under 1 KiB even for RSA-4096.
+ */
+export function envelopeMargins(signatureCount: number): { before: number; after: number } {
+  return { before: ENVELOPE_HEAD.length, after: 64 + 1024 * signatureCount };
+}
+
+/**
+ * Signs metadata whose canonical bytes the caller prepared (signMetadata, or spliceTargetsCanonical for
+ * a large targets role): `canonical` must be exactly the canonical form of Go's normalisation of `signed`.
+ */
+export async function signCanonical<T extends SignedType>(
+  type: T,
+  signed: SignedByType[T],
+  role: string,
+  canonical: CanonicalBytes,
+  signers: readonly MetadataSigner[],
+  extraSignatures: readonly SignatureJson[] = [],
+): Promise<Metadata<T>> {
   const message = canonical.bytes;
   const signatures: SignatureJson[] = extraSignatures.filter((s) => !signers.some((x) => x.keyId === s.keyid));
   for (const signer of signers) {
@@ -179,5 +200,5 @@ export async function signMetadata<T extends SignedType>(
     signatures.push({ keyid: signer.keyId, method: signer.method, sig: toBase64(sig) });
   }
   const bytes = serializeCanonicalEnvelope(canonical, signatures);
-  return Metadata.fromOwnOutput(type, normal, signatures, role, bytes, message);
+  return Metadata.fromOwnOutput(type, signed, signatures, role, bytes, message);
 }

@@ -138,8 +138,11 @@ export function canonicalize(value: unknown): string {
  * encoded by `canonicalize`, so the result never depends on the shortcut.
  */
 export interface CanonicalBytes {
-  readonly text: string;
+  /** The canonical text; absent when the bytes were built without it (then `htmlSafe` is true). */
+  readonly text?: string;
   readonly bytes: Uint8Array;
+  /** Known to hold nothing Go HTML-escapes (`<>&`, U+2028, U+2029). */
+  readonly htmlSafe?: boolean;
   /** Proven by the byte scan (which also refuses raw control characters). */
   readonly proven: boolean;
   /** With `margins`: the buffer `bytes` sits in, with that much free room around it. */

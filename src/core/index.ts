@@ -17,4 +17,5 @@ export * from './trusted.js';
 export * from './collection.js';
 export * from './load.js';
 export * from './build.js';
+export * from './splice.js';
 export * from './init.js';

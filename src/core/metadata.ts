@@ -231,6 +231,11 @@ export class Metadata<T extends SignedType = SignedType> {
     return this.expiresCache;
   }
 
+  /** The canonical bytes if already known (verified or signed), without computing them from `signed`. */
+  knownCanonicalSigned(): Uint8Array | undefined {
+    return this.canonicalCache;
+  }
+
   /** The bytes signatures are checked over: Notary canonical JSON of the decoded `signed` value. */
   canonicalSigned(): Uint8Array {
     // Go-written files usually prove their own canonical bytes in one linear scan (canonical-scan.ts).
@@ -343,7 +348,7 @@ function identity<V>(v: V): V {
  * order, hashes in order. Entries parsed from a canonical file are, so a 50k-target re-sign reuses them
  * instead of rebuilding 100k objects. (Whether the result is canonical is still proven by the scan.)
  */
-function isNormalFileMeta(f: FileMetaJson): boolean {
+export function isNormalFileMeta(f: FileMetaJson): boolean {
   let state = 0; // 0: custom or hashes next, 1: hashes next, 2: length next, 3: complete
   for (const key in f) {
     if (key === 'custom' && state === 0) {
@@ -366,7 +371,7 @@ function isNormalFileMeta(f: FileMetaJson): boolean {
   return true;
 }
 
-function normalFileMeta(f: FileMetaJson): FileMetaJson {
+export function normalFileMeta(f: FileMetaJson): FileMetaJson {
   if (isNormalFileMeta(f)) return f;
   // Fields in canonical order (custom, hashes, length). Go keeps custom as raw JSON and omits it when
   // absent or null.
@@ -452,16 +457,16 @@ export const ENVELOPE_HEAD = '{"signed":';
  * else copied once — never re-encoded.
  */
 export function serializeCanonicalEnvelope(canonical: string | CanonicalBytes, signatures: readonly SignatureJson[]): Uint8Array {
-  const c = typeof canonical === 'string' ? { text: canonical, proven: false } : canonical;
+  const c: CanonicalBytes | { text: string; proven: false; htmlSafe?: undefined } = typeof canonical === 'string' ? { text: canonical, proven: false } : canonical;
   // A proven text has no raw control character (the byte scan refuses them): a 10 MB regex saved.
-  if (!c.proven && hasRawControlCharacter(c.text)) {
+  if (!c.proven && c.text !== undefined && hasRawControlCharacter(c.text)) {
     throw new FormatError('UNSUPPORTED_VALUE', 'metadata contains a control character in a string; Notary cannot store it');
   }
   const sigs = signatures
     .map((s) => `{"keyid":${goJsonString(s.keyid)},"method":${goJsonString(s.method.toLowerCase())},"sig":${goJsonString(s.sig)}}`)
     .join(',');
   const tail = `,"signatures":[${sigs}]}`;
-  if ('bytes' in c && !needsGoHtmlEscape(c.text)) {
+  if ('bytes' in c && (c.htmlSafe === true || (c.text !== undefined && !needsGoHtmlEscape(c.text)))) {
     const head = utf8Encode(ENVELOPE_HEAD);
     const end = utf8Encode(tail);
     const n = c.bytes.length;
@@ -477,5 +482,6 @@ export function serializeCanonicalEnvelope(canonical: string | CanonicalBytes, s
     out.set(end, head.length + n);
     return out;
   }
+  if (c.text === undefined) throw new TypeError('serializeCanonicalEnvelope: bytes without text must be htmlSafe');
   return utf8Encode(`${ENVELOPE_HEAD}${goHtmlEscape(c.text)}${tail}`);
 }

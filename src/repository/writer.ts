@@ -7,7 +7,8 @@
  * snapshot key (else the server does), and upload everything in one atomic multipart request. Every file
  * is written in Go-normal form, because the server hashes its own re-serialisation of what it stores.
  */
-import { bumpVersion, newSnapshotSigned, newTargetsSigned, signMetadata, type MetadataSigner } from '../core/build.js';
+import { bumpVersion, envelopeMargins, newSnapshotSigned, newTargetsSigned, signCanonical, signMetadata, type MetadataSigner } from '../core/build.js';
+import { spliceTargetsCanonical } from '../core/splice.js';
 import type { CryptoBackend } from '../core/crypto.js';
 import { KeyStoreError, NotaryError, SignatureError } from '../core/errors.js';
 import { generateSigningKey, publicKeyOf, rootCertificateKey, signingKey } from '../core/init.js';
@@ -128,6 +129,8 @@ export interface WritableState {
   readonly snapshot: SnapshotSigned | undefined;
   readonly originalRoot: RootSigned;
   readonly initialPublish: boolean;
+  /** Per role, the canonical bytes it was verified over (before any change): what a splice starts from. */
+  readonly roleCanonical: ReadonlyMap<string, Uint8Array>;
   /** Resolves when the refresh's cache writes are done (see OpenOptions.deferCacheWrites). */
   readonly cacheWritten: Promise<void>;
 }
@@ -251,6 +254,8 @@ export class RepositoryWriter {
     const { remote, crypto, gun } = this.options;
     if (!remote) throw offline();
     const collection = state.collection;
+    // Target changes touch only their own entries (apply.ts): what a splice may rewrite.
+    const changedTargets = new Set(changes.filter((c) => c.type === 'target').map((c) => c.path));
     const held = new Set((await this.options.keyStore.list()).map((k) => k.keyId));
     applyChanges(collection, changes, crypto, now, {
       canSign: (_role, keys) => keys.some((k) => k.canonicalId !== undefined && held.has(k.canonicalId)),
@@ -287,7 +292,12 @@ export class RepositoryWriter {
       const keys = role === 'targets' ? keysOf(collection.root, 'targets') : delegationKeys(collection, role);
       const signers = await this.signersFor(role, keys);
       this.requireThreshold(role, keys, signers, role === 'targets' ? (collection.root.roles?.['targets']?.threshold ?? 1) : delegationThreshold(collection, role));
-      const md = await signMetadata('Targets', signed, role, signers);
+      // A large role with a few changed targets: its previous canonical bytes with those entries rewritten
+      // (spliceTargetsCanonical proves the result, or declines and the role is re-encoded in full).
+      const previous = state.roleCanonical.get(role);
+      const spliced = previous && spliceTargetsCanonical(previous, signed, role, changedTargets, envelopeMargins(signers.length));
+      if (spliced) this.log.debug(`${role}: re-signed from its previous canonical bytes (${changedTargets.size} target changes)`);
+      const md = spliced ? await signCanonical('Targets', signed, role, spliced, signers) : await signMetadata('Targets', signed, role, signers);
       roleBytes.set(role, md.bytes!);
       files.set(role, md.bytes!);
     }
@@ -491,16 +501,7 @@ export class RepositoryWriter {
   }
 
   /** The current repository as an editable collection: refreshed from the server, or bootstrapped from the cache on the first publish. */
-  private async loadForWriting(deferCacheWrites = false): Promise<{
-    collection: EditableCollection;
-    rootBytes: Uint8Array;
-    roleBytes: Map<string, Uint8Array>;
-    snapshot: SnapshotSigned | undefined;
-    originalRoot: RootSigned;
-    initialPublish: boolean;
-    /** Resolves when the refresh's cache writes are done (at once unless `deferCacheWrites`). */
-    cacheWritten: Promise<void>;
-  }> {
+  private async loadForWriting(deferCacheWrites = false): Promise<WritableState> {
     const { gun, remote, cache, crypto, trustPinning } = this.options;
     try {
       const repo = await TrustedRepository.open({ gun, remote, cache, crypto, clock: this.clock, ...(trustPinning ? { trustPinning } : {}), log: this.log, deferCacheWrites });
@@ -508,9 +509,12 @@ export class RepositoryWriter {
       const set = repo.trusted;
       const roles = new Map<string, TargetsSigned>();
       const roleBytes = new Map<string, Uint8Array>();
+      const roleCanonical = new Map<string, Uint8Array>();
       for (const [name, trusted] of set.roles) {
         roles.set(name, trusted.metadata.signed);
         roleBytes.set(name, trusted.metadata.bytes!);
+        const canonical = trusted.metadata.knownCanonicalSigned();
+        if (canonical) roleCanonical.set(name, canonical);
       }
       const invalid = new Map<string, TargetsSigned>();
       for (const s of report.skipped) if (s.metadata) invalid.set(s.role, s.metadata.signed);
@@ -521,6 +525,7 @@ export class RepositoryWriter {
         snapshot: set.snapshot?.signed,
         originalRoot: set.root.signed,
         initialPublish: false,
+        roleCanonical,
         cacheWritten: repo.cacheWritten(),
       };
     } catch (err) {
@@ -548,6 +553,7 @@ export class RepositoryWriter {
       snapshot,
       originalRoot: set.root.signed,
       initialPublish: true,
+      roleCanonical: new Map(),
       cacheWritten: Promise.resolve(),
     };
   }
