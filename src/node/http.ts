@@ -3,6 +3,7 @@
  * `WWW-Authenticate` parser. No IO here.
  */
 import { randomBytes } from 'node:crypto';
+import { joinBytes } from '../core/bytes.js';
 
 const enc = new TextEncoder();
 
@@ -56,13 +57,7 @@ export function buildMultipart(files: ReadonlyMap<string, Uint8Array>, boundary?
       parts: chunks,
       length: total,
       get body(): Uint8Array {
-        const body = new Uint8Array(total);
-        let off = 0;
-        for (const c of chunks) {
-          body.set(c, off);
-          off += c.length;
-        }
-        return body;
+        return joinBytes(chunks);
       },
       contentType: `multipart/form-data; boundary=${b}`,
       boundary: b,

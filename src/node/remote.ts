@@ -16,6 +16,7 @@
  */
 import { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
+import { joinBytes } from '../core/bytes.js';
 import { HashError, NotaryError, RemoteError, type ErrorCode } from '../core/errors.js';
 import { keySchema, type KeyJson } from '../core/metadata.js';
 import type { Credentials } from './credentials.js';
@@ -845,13 +846,7 @@ function readBody(
         resolve(new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
         return;
       }
-      const out = new Uint8Array(total);
-      let off = 0;
-      for (const c of chunks) {
-        out.set(c, off);
-        off += c.length;
-      }
-      resolve(out);
+      resolve(joinBytes(chunks));
     };
     body.on('data', (chunk: Uint8Array) => {
       if (settled) return;
@@ -904,11 +899,5 @@ async function readPrefix(body: Dispatcher.ResponseData['body'], limit: number):
       break;
     }
   }
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
+  return joinBytes(chunks);
 }
