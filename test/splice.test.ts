@@ -13,7 +13,7 @@ describe('spliceTargetsCanonical', () => {
   it('gives exactly the full re-encoding, or declines, for random maps and changes', () => {
     const rand = prng(5);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
-    const plain = ['a', 'b', 'tag-000001', 'tag-000002', 'z', '9', '10', '123', 'ﬁ', '😀', 'ｚ', 'rel/one', 'e\u00e9', ''];
+    const plain = ['a', 'b', 'tag-000001', 'tag-000002', 'z', '9', '10', '123', 'ﬁ', '😀', 'ｚ', 'rel/one', 'e\u00e9', '', 'constructor', 'toString'];
     const nasty = ['a<b', 'q"x', 'back\\slash'];
     const meta = (): FileMetaJson => {
       const m: FileMetaJson = { hashes: { sha256: pick(['AA==', 'AAAA', 'qz+E']), ...(rand() < 0.3 ? { sha512: 'AAAA' } : {}) }, length: Math.floor(rand() * 1000) };

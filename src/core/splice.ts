@@ -144,7 +144,8 @@ export function spliceTargetsCanonical(
   // Pieces of the new map's inside: ranges of `previous` (runs of untouched members) or new entries.
   const pieces: (Uint8Array | [number, number])[] = [];
   const entry = (name: string): void => {
-    const meta = files[name];
+    // Own properties only: a deleted target named `__proto__` must not read Object.prototype.
+    const meta = Object.prototype.hasOwnProperty.call(files, name) ? files[name] : undefined;
     if (meta === undefined) return; // deleted (or never there)
     pieces.push(utf8Encode(`"${name}":${canonicalize(normalFileMeta(meta))}`));
   };
