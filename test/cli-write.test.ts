@@ -390,3 +390,34 @@ describe('-s file://DIR: publishing into a directory served statically', () => {
     expect(existsSync(join(site, 'v2', 'example.com', 'static', 'app', '_trust'))).toBe(false);
   });
 });
+
+describe('target names that are Object.prototype members', () => {
+  it('__proto__ and constructor: added, published and looked up as notary does (and absent ones are not found)', async () => {
+    const s = ['-s', server.url];
+    const outs: Record<'go' | 'ours', string[]> = { go: [], ours: [] };
+    for (const who of ['go', 'ours'] as const) {
+      const gun = `example.com/proto/${who}`;
+      const run = who === 'go' ? runNotary : runOurs;
+      const dir = tempDir(`cli-proto-${who}-`);
+      const step = async (args: string[]) => {
+        const r = await run(['-d', dir, ...args], { env: ENV });
+        outs[who].push(`${r.code}:${r.stdout.split(gun).join('GUN')}`);
+      };
+      await step([...s, 'init', gun, '-p']);
+      await step([...s, 'lookup', gun, '__proto__']);
+      await step([...s, 'lookup', gun, 'toString']);
+      await step([...s, 'add', gun, '__proto__', PAYLOAD, '-p']);
+      await step([...s, 'add', gun, 'constructor', PAYLOAD, '-p']);
+      await step([...s, 'list', gun]);
+      await step([...s, 'lookup', gun, '__proto__']);
+      await step([...s, 'remove', gun, '__proto__', '-p']);
+      await step([...s, 'list', gun]);
+    }
+    expect(outs.ours).toEqual(outs.go);
+    expect(outs.go.join('\n')).toContain('constructor');
+    // Cross-read: each lists the other's repository identically.
+    const goReads = await runNotary(['-s', server.url, '-d', tempDir(), 'list', 'example.com/proto/ours'], { env: ENV });
+    const oursReads = await runOurs(['-s', server.url, '-d', tempDir(), 'list', 'example.com/proto/go'], { env: ENV });
+    expect(goReads.stdout.split('example.com/proto/ours').join('GUN')).toBe(oursReads.stdout.split('example.com/proto/go').join('GUN'));
+  });
+});

@@ -10,6 +10,8 @@ import {
   Metadata,
   goNormalSigned,
   ENVELOPE_HEAD,
+  ownEntry,
+  setOwnEntry,
   serializeCanonicalEnvelope,
   type DelegationRoleJson,
   type FileMetaJson,
@@ -109,11 +111,11 @@ export function bumpVersion(signed: { version: number; expires: string }, now: D
 
 export function setTarget(targets: TargetsSigned, name: string, meta: FileMetaJson): void {
   targets.targets ??= {};
-  targets.targets[name] = meta;
+  setOwnEntry(targets.targets, name, meta);
 }
 
 export function removeTarget(targets: TargetsSigned, name: string): boolean {
-  if (!targets.targets || !(name in targets.targets)) return false;
+  if (!targets.targets || ownEntry(targets.targets, name) === undefined) return false;
   delete targets.targets[name];
   return true;
 }

@@ -5,7 +5,7 @@
  */
 import { compareUtf8 } from './canonical.js';
 import { NotaryError, TargetNotFoundError } from './errors.js';
-import { Metadata, type FileMetaJson } from './metadata.js';
+import { Metadata, ownEntry, type FileMetaJson } from './metadata.js';
 import { childRoles, type DelegatedRole } from './targets.js';
 import { isSkippableDelegationError, type TrustedMetadataSet, type TrustedRole } from './trusted.js';
 import { pathAllowed } from './verify.js';
@@ -157,7 +157,7 @@ export function listTargets(set: TrustedMetadataSet, roles: readonly string[] = 
 export function lookupTarget(set: TrustedMetadataSet, name: string, roles: readonly string[] = ['targets']): TargetRecord {
   for (const start of roles) {
     for (const role of rolesBreadthFirst(set, start)) {
-      const meta = role.metadata.signed.targets?.[name];
+      const meta = ownEntry(role.metadata.signed.targets, name);
       if (meta && pathAllowed(role.role.paths, name)) return record(name, meta, role);
     }
   }

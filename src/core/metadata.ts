@@ -200,6 +200,19 @@ function checkFileMetaMap(files: unknown, label: string, where: string): void {
   }
 }
 
+/**
+ * An entry of a map parsed from JSON (targets by name, meta by role), as an own property only: a target
+ * may be named `__proto__` or `constructor`, which a plain `map[name]` would answer from Object.prototype.
+ */
+export function ownEntry<V>(map: Readonly<Record<string, V>> | null | undefined, key: string): V | undefined {
+  return map != null && Object.prototype.hasOwnProperty.call(map, key) ? map[key] : undefined;
+}
+
+/** Sets an own entry (plain assignment to `__proto__` would replace the map's prototype instead). */
+export function setOwnEntry<V>(map: Record<string, V>, key: string, value: V): void {
+  Object.defineProperty(map, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** A signed metadata file: its typed `signed` value, its signatures, and (when read) its exact bytes. */
 export class Metadata<T extends SignedType = SignedType> {
   readonly type: T;

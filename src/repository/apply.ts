@@ -9,7 +9,7 @@ import { DelegationError, KeyStoreError, NotaryError } from '../core/errors.js';
 import { canonicalKeyId, tufKeyId } from '../core/keys.js';
 import { canonicalize } from '../core/canonical.js';
 import { newTargetsSigned } from '../core/build.js';
-import type { DelegationRoleJson, FileMetaJson, KeyJson, RootSigned, TargetsSigned } from '../core/metadata.js';
+import { ownEntry, setOwnEntry, type DelegationRoleJson, type FileMetaJson, type KeyJson, type RootSigned, type TargetsSigned } from '../core/metadata.js';
 import { isDelegationName, parentRole, pathAllowed, restrictPaths } from '../core/verify.js';
 import {
   decodeDelegationData,
@@ -300,14 +300,14 @@ class Applier {
     let added = false;
     let needSign = false;
     this.walk(path, role, (signed) => {
-      if (fileMetaEquals(meta, signed.targets?.[path])) {
+      if (fileMetaEquals(meta, ownEntry(signed.targets, path))) {
         added = true;
         return 'stop';
       }
       needSign = true;
       if (!cantSign) {
         signed.targets ??= {};
-        signed.targets[path] = meta;
+        setOwnEntry(signed.targets, path, meta);
         this.col.dirty.add(role);
         added = true;
       }

@@ -15,7 +15,7 @@ import { toHex, fromBase64, bytesEqual, toBase64 } from '../core/bytes.js';
 import { listTargets, lookupTarget, walkDelegations, type TargetRecord, type WalkReport } from '../core/collection.js';
 import type { CryptoBackend } from '../core/crypto.js';
 import { NotaryError, RemoteError, TargetNotFoundError } from '../core/errors.js';
-import { Metadata, type FileMetaJson } from '../core/metadata.js';
+import { Metadata, ownEntry, type FileMetaJson } from '../core/metadata.js';
 import { peekSignedVersion } from '../core/peek.js';
 import type { TrustPinning } from '../core/root.js';
 import type { DelegatedRole } from '../core/targets.js';
@@ -354,7 +354,7 @@ export class TrustedRepository {
   async lookup(name: string, roles: readonly string[] = ['targets']): Promise<TargetRecord> {
     await this.flushCache();
     const top = this.set.targets!;
-    const inTop = roles.includes('targets') && top.metadata.signed.targets?.[name] !== undefined;
+    const inTop = roles.includes('targets') && ownEntry(top.metadata.signed.targets, name) !== undefined;
     if (!inTop) await this.walk((role) => pathAllowed(role.paths, name));
     return lookupTarget(this.set, name, roles);
   }
