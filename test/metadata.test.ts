@@ -129,3 +129,12 @@ describe('signMetadata refuses what Notary cannot store', () => {
     await expect(signMetadata('Targets', bad, 'targets', [key.signer])).rejects.toMatchObject({ code: 'UNSUPPORTED_VALUE' });
   });
 });
+
+describe('a target named __proto__', () => {
+  it('survives Go normalisation and canonical encoding', () => {
+    const t = newTargetsSigned(new Date('2030-01-01T00:00:00Z'));
+    t.targets = JSON.parse('{"__proto__":{"hashes":{"sha256":"AA=="},"length":1},"a":{"hashes":{"sha256":"AA=="},"length":2}}') as NonNullable<typeof t.targets>;
+    const text = canonicalize(goNormalSigned('Targets', t, 'targets'));
+    expect(text).toContain('"__proto__":{"hashes":{"sha256":"AA=="},"length":1}');
+  });
+});

@@ -339,7 +339,10 @@ export function typeForRole(role: string): SignedType {
 /** A copy of a map with its keys inserted in canonical (UTF-8 byte) order, so JSON.stringify is canonical. */
 function sortedRecord<V>(record: Record<string, V>, map: (v: V) => V): Record<string, V> {
   const out: Record<string, V> = {};
-  for (const key of sortedKeys(record)) out[key] = map(record[key]!);
+  for (const key of sortedKeys(record)) {
+    if (key === '__proto__') setOwnEntry(out, key, map(record[key]!));
+    else out[key] = map(record[key]!);
+  }
   return out;
 }
 
