@@ -60,7 +60,8 @@ const VENDOR_ENTRIES = {
     "const Dispatcher = require('undici/lib/dispatcher/dispatcher');",
     "const Agent = require('undici/lib/dispatcher/agent');",
     "Object.assign(Dispatcher.prototype, require('undici/lib/api'));",
-    'module.exports = { Agent, Dispatcher };',
+    // ProxyAgent only when a proxy is configured (HTTP(S)_PROXY): required on first use.
+    "module.exports = { Agent, Dispatcher, get ProxyAgent() { return require('undici/lib/dispatcher/proxy-agent'); } };",
   ].join('\n'),
 };
 

@@ -8,6 +8,7 @@ import { FileMetadataCache } from '../node/cache.js';
 import { trustPinningOf, type ClientConfig } from '../node/config.js';
 import { resolveCredentials } from '../node/credentials.js';
 import { DirectoryRemote, directoryOfServerUrl } from '../node/directory-remote.js';
+import { proxyFromEnvironment } from '../node/proxy.js';
 import { NotaryRemote } from '../node/remote.js';
 import { TrustedRepository, type MetadataRemote } from '../repository/reader.js';
 import type { CommandContext } from './program.js';
@@ -17,6 +18,7 @@ export async function remoteFor(ctx: CommandContext, config: ClientConfig, gun: 
   const ca = await readOptional(config.tls.rootCa);
   const cert = await readOptional(config.tls.clientCert);
   const key = await readOptional(config.tls.clientKey);
+  const proxy = proxyFromEnvironment(config.serverUrl, ctx.io.env as NodeJS.ProcessEnv);
   return new NotaryRemote({
     serverUrl: config.serverUrl,
     gun,
@@ -27,6 +29,7 @@ export async function remoteFor(ctx: CommandContext, config: ClientConfig, gun: 
       ...(key ? { key } : {}),
       ...(config.tls.skipVerify ? { insecureSkipVerify: true } : {}),
     },
+    ...(proxy ? { proxy } : {}),
   });
 }
 

@@ -15,7 +15,7 @@
  *   ask for `push,pull`, key rotation and deletion for `*`.
  */
 import { Readable } from 'node:stream';
-import { Agent, type Dispatcher } from 'undici';
+import { Agent, ProxyAgent, type Dispatcher } from 'undici';
 import { joinBytes } from '../core/bytes.js';
 import { HashError, NotaryError, RemoteError, type ErrorCode } from '../core/errors.js';
 import { keySchema, type KeyJson } from '../core/metadata.js';
@@ -82,6 +82,11 @@ export interface NotaryRemoteOptions {
   /** Connections per origin (default 8). */
   readonly maxConnections?: number;
   readonly userAgent?: string;
+  /**
+   * An HTTP proxy (`http://host:port`) for every request: https through a CONNECT tunnel, http forwarded.
+   * The CLI takes it from HTTPS_PROXY / HTTP_PROXY / NO_PROXY as the Go client does (src/node/proxy.ts).
+   */
+  readonly proxy?: string;
 }
 
 export interface RemoteStats {
@@ -244,7 +249,7 @@ export class NotaryRemote {
   readonly timeouts: RemoteTimeouts;
   private readonly base: URL;
   private readonly pingUrl: URL;
-  private readonly agent: Agent;
+  private readonly agent: Agent | ProxyAgent;
   private readonly retries: number;
   private readonly retryDelayMs: number;
   private readonly userAgent: string;
@@ -295,19 +300,18 @@ export class NotaryRemote {
       throw new NotaryError('INVALID_ARGUMENT', 'either pass both client key and cert, or neither');
     }
     const ca = tls.ca === undefined ? undefined : (Array.isArray(tls.ca) ? tls.ca : [tls.ca]).map((c: string | Uint8Array) => toBuffer(c));
-    this.agent = new Agent({
-      connections: options.maxConnections ?? 8,
-      keepAliveTimeout: 10_000,
-      headersTimeout: this.timeouts.headersMs,
-      bodyTimeout: this.timeouts.bodyIdleMs,
-      connect: {
-        timeout: this.timeouts.connectMs,
-        ...(ca ? { ca } : {}),
-        ...(tls.cert !== undefined ? { cert: toBuffer(tls.cert) } : {}),
-        ...(tls.key !== undefined ? { key: toBuffer(tls.key) } : {}),
-        ...(tls.insecureSkipVerify ? { rejectUnauthorized: false } : {}),
-      },
-    });
+    const connect = {
+      timeout: this.timeouts.connectMs,
+      ...(ca ? { ca } : {}),
+      ...(tls.cert !== undefined ? { cert: toBuffer(tls.cert) } : {}),
+      ...(tls.key !== undefined ? { key: toBuffer(tls.key) } : {}),
+      ...(tls.insecureSkipVerify ? { rejectUnauthorized: false } : {}),
+    };
+    const pool = { connections: options.maxConnections ?? 8, keepAliveTimeout: 10_000, headersTimeout: this.timeouts.headersMs, bodyTimeout: this.timeouts.bodyIdleMs };
+    this.agent = options.proxy
+      ? // As Go's transport: https through a CONNECT tunnel (TLS to the server inside it), http forwarded.
+        new ProxyAgent({ ...pool, uri: options.proxy, requestTls: connect, proxyTunnel: false })
+      : new Agent({ ...pool, connect });
     this.agent.on('connect', () => {
       this.counters.connections++;
     });
@@ -324,8 +328,12 @@ export class NotaryRemote {
 
   /** Releases the connection pool. */
   async close(): Promise<void> {
-    if (!this.agent.closed) await this.agent.close();
+    if (this.closed) return;
+    this.closed = true;
+    await this.agent.close();
   }
+
+  private closed = false;
 
   // ------------------------------------------------------------------------------------------------
   // Public operations
