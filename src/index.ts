@@ -7,6 +7,7 @@ export { nobleCryptoBackend } from './crypto/noble.js';
 // Node IO: remote server, cache, config, credentials.
 export { NotaryRemote, type NotaryRemoteOptions, type RemoteTlsOptions } from './node/remote.js';
 export { ReadLimit } from './node/read-limit.js';
+export { proxyFromEnvironment } from './node/proxy.js';
 export { FileMetadataCache, MemoryMetadataCache, type MetadataCache } from './node/cache.js';
 export { loadClientConfig, type ClientConfig } from './node/config.js';
 export { resolveCredentials, type Credentials } from './node/credentials.js';

@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { proxyFromEnvironment } from '../src/node/proxy.js';
+import { openRepository } from '../src/repository/open.js';
 import { expectSameOutcome, runBoth, runOurs } from './support/cli.js';
 import { startForwardProxy, type ForwardProxy } from './support/forward-proxy.js';
 import { PASSPHRASE_ENV, startServer, tempDir, type Server } from './support/go-repo.js';
@@ -105,5 +106,13 @@ describe('the CLI through HTTP_PROXY, side by side with notary', () => {
     expect(out.code).toBe(0);
     expect(out.stdout).toContain('v1');
     expect(proxy.requests.length).toBeGreaterThan(0);
+  });
+
+  it('openRepository: an explicit proxy option, and proxy: false for none', async () => {
+    proxy.requests.length = 0;
+    const repo = await openRepository({ gun, server: viaProxy(), trustDir: false, proxy: proxy.url });
+    expect((await repo.lookup('v1')).name).toBe('v1');
+    expect(proxy.requests.length).toBeGreaterThan(0);
+    await expect(openRepository({ gun, server: viaProxy(), trustDir: false, proxy: false })).rejects.toMatchObject({ code: 'NETWORK' });
   });
 });

@@ -11,6 +11,7 @@ import { FileMetadataCache, MemoryMetadataCache, type MetadataCache } from '../n
 import type { Credentials } from '../node/credentials.js';
 import { resolveCredentials } from '../node/credentials.js';
 import { DirectoryRemote, directoryOfServerUrl } from '../node/directory-remote.js';
+import { proxyFromEnvironment } from '../node/proxy.js';
 import { NotaryRemote, type RemoteTlsOptions } from '../node/remote.js';
 import { TrustedRepository, type ReaderLogger } from './reader.js';
 
@@ -29,6 +30,13 @@ export interface OpenRepositoryOptions {
   readonly clock?: () => Date;
   readonly crypto?: CryptoBackend;
   readonly log?: ReaderLogger;
+  /** An HTTP proxy URL, or false for none; default: HTTPS_PROXY / HTTP_PROXY / NO_PROXY as the Go client reads them. */
+  readonly proxy?: string | false;
+}
+
+function proxyOption(server: string, proxy: string | false | undefined): { proxy?: string } {
+  const chosen = proxy === undefined ? proxyFromEnvironment(server, process.env) : proxy || undefined;
+  return chosen ? { proxy: chosen } : {};
 }
 
 export async function openRepository(options: OpenRepositoryOptions): Promise<TrustedRepository> {
@@ -44,6 +52,7 @@ export async function openRepository(options: OpenRepositoryOptions): Promise<Tr
         gun: options.gun,
         credentials: options.credentials ?? (() => resolveCredentials(server)),
         ...(options.tls ? { tls: options.tls } : {}),
+        ...proxyOption(server, options.proxy),
       })
     : undefined;
   try {
