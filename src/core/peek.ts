@@ -22,6 +22,45 @@ const C = {
   Nine: 0x39,
 } as const;
 
+/** End of the string starting at `i` (on its opening quote): the index after its closing quote. */
+export function stringEnd(b: Uint8Array, i: number): number {
+  let at = i + 1;
+  for (;;) {
+    const q = b.indexOf(C.Quote, at);
+    if (q < 0) return -1;
+    let slashes = 0;
+    for (let k = q - 1; k > i && b[k] === C.Backslash; k--) slashes++;
+    if (slashes % 2 === 0) return q + 1;
+    at = q + 1;
+  }
+}
+
+/** End of the value starting at `i`: strings honour escapes, containers are skipped by depth. */
+export function valueEnd(b: Uint8Array, i: number): number {
+  const c = b[i];
+  if (c === C.Quote) return stringEnd(b, i);
+  if (c !== C.OpenBrace && c !== C.OpenBracket) {
+    while (i < b.length && b[i] !== C.Comma && b[i] !== C.CloseBrace && b[i] !== C.CloseBracket) i++;
+    return i;
+  }
+  let depth = 0;
+  while (i < b.length) {
+    const d = b[i]!;
+    if (d === C.Quote) {
+      i = stringEnd(b, i);
+      if (i < 0) return -1;
+      continue;
+    }
+    i++;
+    if (d === C.OpenBrace || d === C.OpenBracket) depth++;
+    else if (d === C.CloseBrace || d === C.CloseBracket) {
+      depth--;
+      if (depth === 0) return i;
+    }
+  }
+  return -1;
+}
+
 class Unsure extends Error {}
 
 class Skipper {
@@ -60,50 +99,12 @@ class Skipper {
     return long ? '' : s;
   }
 
-  /** Skips any JSON value: strings honour escapes; containers are skipped by depth. */
+  /** Skips any JSON value (valueEnd; a scalar ends at the next delimiter). */
   skipValue(): void {
     this.ws();
-    const b = this.b;
-    const c = b[this.pos];
-    if (c === C.Quote) return this.skipString();
-    if (c !== C.OpenBrace && c !== C.OpenBracket) {
-      // A scalar: read to the next delimiter.
-      while (this.pos < b.length) {
-        const d = b[this.pos]!;
-        if (d === C.Comma || d === C.CloseBrace || d === C.CloseBracket || d === 0x20 || d === 0x0a || d === 0x0d || d === 0x09) return;
-        this.pos++;
-      }
-      return;
-    }
-    let depth = 0;
-    while (this.pos < b.length) {
-      const d = b[this.pos]!;
-      if (d === C.Quote) {
-        this.skipString();
-        continue;
-      }
-      this.pos++;
-      if (d === C.OpenBrace || d === C.OpenBracket) depth++;
-      else if (d === C.CloseBrace || d === C.CloseBracket) {
-        depth--;
-        if (depth === 0) return;
-      }
-    }
-    throw new Unsure();
-  }
-
-  skipString(): void {
-    const b = this.b;
-    this.pos++; // opening quote
-    // indexOf finds the next quote natively; a quote preceded by an odd run of backslashes is escaped.
-    for (;;) {
-      const q = b.indexOf(C.Quote, this.pos);
-      if (q < 0) throw new Unsure();
-      let slashes = 0;
-      for (let i = q - 1; i >= this.pos && b[i] === C.Backslash; i--) slashes++;
-      this.pos = q + 1;
-      if (slashes % 2 === 0) return;
-    }
+    const end = valueEnd(this.b, this.pos);
+    if (end < 0) throw new Unsure();
+    this.pos = end;
   }
 
   integer(): number {

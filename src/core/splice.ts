@@ -13,6 +13,7 @@ import { utf8Encode } from './bytes.js';
 import { canonicalize, type CanonicalBytes } from './canonical.js';
 import { isCanonicalJsonBytes } from './canonical-scan.js';
 import { goNormalSigned, isNormalFileMeta, normalFileMeta, type TargetsSigned } from './metadata.js';
+import { stringEnd, valueEnd } from './peek.js';
 
 const Q = 0x22;
 const BS = 0x5c;
@@ -22,45 +23,6 @@ interface Member {
   readonly keyStart: number; // after the opening quote
   readonly keyEnd: number; // at the closing quote
   readonly valueEnd: number; // after the value
-}
-
-/** End of the string starting at `i` (on its opening quote): the index after its closing quote. */
-function stringEnd(b: Uint8Array, i: number): number {
-  let at = i + 1;
-  for (;;) {
-    const q = b.indexOf(Q, at);
-    if (q < 0) return -1;
-    let slashes = 0;
-    for (let k = q - 1; k > i && b[k] === BS; k--) slashes++;
-    if (slashes % 2 === 0) return q + 1;
-    at = q + 1;
-  }
-}
-
-/** End of the value starting at `i`: strings honour escapes, containers are skipped by depth. */
-function valueEnd(b: Uint8Array, i: number): number {
-  const c = b[i];
-  if (c === Q) return stringEnd(b, i);
-  if (c !== 0x7b && c !== 0x5b) {
-    while (i < b.length && b[i] !== 0x2c && b[i] !== 0x7d && b[i] !== 0x5d) i++;
-    return i;
-  }
-  let depth = 0;
-  while (i < b.length) {
-    const d = b[i]!;
-    if (d === Q) {
-      i = stringEnd(b, i);
-      if (i < 0) return -1;
-      continue;
-    }
-    i++;
-    if (d === 0x7b || d === 0x5b) depth++;
-    else if (d === 0x7d || d === 0x5d) {
-      depth--;
-      if (depth === 0) return i;
-    }
-  }
-  return -1;
 }
 
 /** The members of the object at `start` (on `{`); undefined if the bytes are not what we expect. */
