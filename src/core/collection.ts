@@ -7,7 +7,7 @@ import { compareUtf8 } from './canonical.js';
 import { NotaryError, TargetNotFoundError } from './errors.js';
 import { Metadata, ownEntry, type FileMetaJson } from './metadata.js';
 import { childRoles, type DelegatedRole } from './targets.js';
-import { isSkippableDelegationError, type TrustedMetadataSet, type TrustedRole } from './trusted.js';
+import { isSkippableDelegationError, type SignerKey, type TrustedMetadataSet, type TrustedRole } from './trusted.js';
 import { pathAllowed } from './verify.js';
 
 export type RoleGetter = (role: string, meta: FileMetaJson) => Promise<Uint8Array | undefined> | Uint8Array | undefined;
@@ -85,8 +85,10 @@ export interface TargetRecord {
   readonly length: number;
   readonly hashes: Readonly<Record<string, string>>;
   readonly custom?: unknown;
-  /** TUF key IDs whose signatures on the role verified. */
+  /** TUF key IDs whose signatures on the role verified (the IDs in the metadata; trust pinning uses these). */
   readonly signers: readonly string[];
+  /** The same keys with the canonical IDs `key list` and `delegation list` show (see SignerKey). */
+  readonly signerKeys: readonly SignerKey[];
 }
 
 function record(name: string, meta: FileMetaJson, role: TrustedRole): TargetRecord {
@@ -97,6 +99,7 @@ function record(name: string, meta: FileMetaJson, role: TrustedRole): TargetReco
     length: meta.length,
     hashes: meta.hashes ?? {},
     signers: role.signers,
+    signerKeys: role.signerKeys,
   };
   if (meta.custom !== undefined) rec.custom = meta.custom;
   return rec;

@@ -85,9 +85,9 @@ export function decodePublicKey(key: PublicKeyLike): DecodedKey {
   }
 }
 
-export function canonicalKeyId(key: PublicKeyLike, crypto: CryptoBackend): string {
+export function canonicalKeyId(key: PublicKeyLike, crypto: CryptoBackend, decoded?: DecodedKey): string {
   if (key.keytype === 'ecdsa-x509' || key.keytype === 'rsa-x509') {
-    const decoded = decodePublicKey(key);
+    decoded ??= decodePublicKey(key);
     const bare = key.keytype === 'ecdsa-x509' ? 'ecdsa' : 'rsa';
     return tufKeyId(publicKeyJson(bare, toBase64(decoded.certificate!.spki)), crypto);
   }

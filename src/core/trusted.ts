@@ -9,6 +9,7 @@
  */
 import type { CryptoBackend } from './crypto.js';
 import { WorkflowError } from './errors.js';
+import { canonicalKeyId } from './keys.js';
 import { Metadata, type FileMetaJson } from './metadata.js';
 import { checkSnapshotStructure, checkTimestampStructure, rootRoleKeys, validateRoot, type TrustPinning } from './root.js';
 import { checkTargetsStructure, findChildRole, topLevelTargetsRole, type DelegatedRole } from './targets.js';
@@ -19,6 +20,7 @@ import {
   verifyMinVersion,
   verifyNotExpired,
   verifyThreshold,
+  type RoleKeys,
   type VerifyContext,
 } from './verify.js';
 
@@ -40,6 +42,27 @@ export interface TrustedRole {
   readonly role: DelegatedRole;
   /** TUF key IDs whose signatures verified. */
   readonly signers: readonly string[];
+  /** The same keys under both of Notary's names (see SignerKey), in the order of `signers`. */
+  readonly signerKeys: readonly SignerKey[];
+}
+
+/**
+ * A key whose signature verified, by both of Notary's IDs: `keyId` is the TUF ID the signatures and
+ * metadata use (and trust pinning matches); `canonicalId` is what `notary key list`, `delegation list` and
+ * private key file names show — they differ only for certificate (`*-x509`) keys.
+ */
+export interface SignerKey {
+  readonly keyId: string;
+  readonly canonicalId: string;
+}
+
+function signerKeysOf(role: RoleKeys, signers: readonly string[], ctx: VerifyContext): SignerKey[] {
+  return signers.map((keyId) => {
+    const key = role.keys.get(keyId)!;
+    const decoded = ctx.keyCache.decode(key);
+    // A signer's key verified its signature, so it decoded; the fallback only keeps the type total.
+    return { keyId, canonicalId: decoded instanceof Error ? keyId : canonicalKeyId(key, ctx.crypto, decoded) };
+  });
 }
 
 export class TrustedMetadataSet {
@@ -180,7 +203,8 @@ export class TrustedMetadataSet {
     checkTargetsStructure(targets);
     verifyMinVersion(targets, options.minVersion ?? 1);
     verifyNotExpired(targets, this.clock());
-    const trusted: TrustedRole = { metadata: targets, role: topLevelTargetsRole(keys), signers };
+    const role = topLevelTargetsRole(keys);
+    const trusted: TrustedRole = { metadata: targets, role, signers, signerKeys: signerKeysOf(role, signers, this.ctx) };
     this.targetsRoles.set('targets', trusted);
     return trusted;
   }
@@ -211,7 +235,7 @@ export class TrustedMetadataSet {
     verifyMinVersion(md, options.minVersion ?? 1);
     const signers = verifyThreshold(md, role, this.ctx);
     verifyNotExpired(md, this.clock());
-    const trusted: TrustedRole = { metadata: md, role, signers };
+    const trusted: TrustedRole = { metadata: md, role, signers, signerKeys: signerKeysOf(role, signers, this.ctx) };
     this.targetsRoles.set(name, trusted);
     return trusted;
   }

@@ -348,14 +348,16 @@ export class TrustedRepository {
   }
 
   /**
-   * The target `name` as `notary lookup` answers (top-level wins, then breadth-first), fetching only the
-   * roles whose paths can contain it.
+   * The target `name` as Notary's GetTargetByName answers: each role of `roles` in turn, breadth-first below
+   * it, the first entry within its paths wins — so the role list's order decides, never what an earlier call
+   * happened to fetch. Only roles whose paths can contain the name are fetched, and the walk is skipped only
+   * when the answer cannot depend on it (the top-level role comes first and holds the name).
    */
   async lookup(name: string, roles: readonly string[] = ['targets']): Promise<TargetRecord> {
     await this.flushCache();
     const top = this.set.targets!;
-    const inTop = roles.includes('targets') && ownEntry(top.metadata.signed.targets, name) !== undefined;
-    if (!inTop) await this.walk((role) => pathAllowed(role.paths, name));
+    const answeredByTop = roles[0] === 'targets' && ownEntry(top.metadata.signed.targets, name) !== undefined;
+    if (!answeredByTop) await this.walk((role) => pathAllowed(role.paths, name));
     return lookupTarget(this.set, name, roles);
   }
 

@@ -32,6 +32,7 @@ function targetJson(t: TargetRecord) {
     size: t.length,
     role: t.role,
     signers: t.signers,
+    signerKeys: t.signerKeys,
     ...(t.custom !== undefined ? { custom: t.custom } : {}),
   };
 }
