@@ -30,3 +30,25 @@ export {
   witnessChange,
   type Change,
 } from './repository/changelist.js';
+// Images: Docker's reference grammar and normalisation (pure).
+export {
+  parseNormalizedNamed,
+  tryParseNormalizedNamed,
+  parseReference,
+  familiarName,
+  familiarString,
+  referenceString,
+  gunOf,
+  withTag,
+  withDigest,
+  trimNamed,
+  validateDigest,
+  isValidTag,
+  indexName,
+  isDockerHub,
+  isLoopbackLiteral,
+  splitHostPort,
+  ImageReferenceError,
+  REFERENCE_ERRORS,
+  type ImageReference,
+} from './images/reference.js';
