@@ -50,11 +50,12 @@ for (const c of chunks) rmSync(c.file + CACHE_SUFFIX, { force: true });
 // mocks and cache stores, and took 80 ms of a CLI run with its code cache (≈ 30 ms as below). These are
 // undici-internal paths: a layout change fails this build (esbuild cannot resolve them) rather than the bin.
 const VENDOR_ENTRIES = {
-  // zod: the schema builders src/core/metadata.ts uses, so esbuild can leave out the rest (zod is ESM and
+  // zod: the schema builders src/core/metadata.ts and src/policy use, so esbuild can leave out the rest (zod is ESM and
   // side-effect free): 568 KiB → see the build log.
   zod: [
-    "import { ZodError, array, boolean, custom, looseObject, number, record, string, unknown } from 'zod';",
-    'export const z = { ZodError, array, boolean, custom, looseObject, number, record, string, unknown };',
+    // (src/policy adds enum, literal, strictObject and union for the signing policy's schema)
+    "import { ZodError, array, boolean, custom, enum as enum_, literal, looseObject, number, record, strictObject, string, union, unknown } from 'zod';",
+    'export const z = { ZodError, array, boolean, custom, enum: enum_, literal, looseObject, number, record, strictObject, string, union, unknown };',
   ].join('\n'),
   undici: [
     "const Dispatcher = require('undici/lib/dispatcher/dispatcher');",

@@ -50,7 +50,16 @@ export type ErrorCode =
   | 'TIMEOUT'
   | 'OFFLINE'
   | 'TARGET_NOT_FOUND'
-  | 'INVALID_ARGUMENT';
+  | 'INVALID_ARGUMENT'
+  // signing policy (the deploy gate)
+  | 'POLICY_INVALID'
+  | 'POLICY_DENIED'
+  | 'SIGNER_MISSING'
+  | 'NOT_A_DELEGATION'
+  | 'DIGEST_CONFLICT'
+  | 'DIGEST_MISMATCH'
+  | 'ROOT_KEY_NOT_PINNED'
+  | 'EXPIRES_SOON';
 
 export class NotaryError extends Error {
   readonly code: ErrorCode;

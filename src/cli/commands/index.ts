@@ -31,6 +31,10 @@ export const COMMAND_GROUPS: readonly LazyCommands[] = [
     paths: [['delegation', 'add'], ['delegation', 'remove'], ['delegation', 'purge']],
     load: async () => (await import('./delegation.js')).delegationCommands,
   },
+  {
+    paths: [['trust', 'verify'], ['admission', 'serve']],
+    load: async () => (await import('./gate.js')).gateCommands,
+  },
 ];
 
 export function buildProgram(): Program {
