@@ -249,8 +249,8 @@ export class Gate {
   /** Releases every cached repository's connections. */
   async close(): Promise<void> {
     this.closed = true;
-    const pending = [...this.opening.values()].map((p) => p.then((e) => e.repo.close(), () => {}));
-    await Promise.allSettled(pending);
+    // Updates still running (a stalled server) are not waited for: each closes its connections when it settles.
+    for (const p of this.opening.values()) p.then((e) => e.repo.close(), () => {}).catch(() => {});
     await Promise.allSettled([...this.repos.values()].map((e) => e.repo.close()));
     this.repos.clear();
   }

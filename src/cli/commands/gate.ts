@@ -98,6 +98,7 @@ export const admissionServeCommand: Command = {
     { name: 'max-in-flight', type: 'int', description: 'Reviews decided at once', default: 64 },
     { name: 'deadline', type: 'string', description: 'Longest time one review may take before it is denied (fail closed)', default: '9s' },
     { name: 'audit-log', type: 'string', description: 'Append one JSON line per image decision to this file (- for stdout)' },
+    { name: 'reload-interval', type: 'string', description: 'How often to check the policy file for changes', default: '2s' },
   ],
   async run(ctx) {
     const need = (name: string): string => {
@@ -115,6 +116,8 @@ export const admissionServeCommand: Command = {
     if (mode !== 'mutating' && mode !== 'validating') throw new CliError(`--mode must be mutating or validating, not ${JSON.stringify(mode)}`);
     const deadlineMs = parseDuration(ctx.flags['deadline'] as string);
     if (deadlineMs === undefined || deadlineMs <= 0) throw new CliError(`invalid --deadline ${JSON.stringify(ctx.flags['deadline'])}: expected a duration such as 9s`);
+    const reloadMs = parseDuration(ctx.flags['reload-interval'] as string);
+    if (reloadMs === undefined || reloadMs <= 0) throw new CliError(`invalid --reload-interval ${JSON.stringify(ctx.flags['reload-interval'])}: expected a duration such as 2s`);
     const port = ctx.flags['port'] as number;
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`invalid --port ${port}`);
     const auditPath = ctx.flags['audit-log'] as string | undefined;
@@ -130,6 +133,7 @@ export const admissionServeCommand: Command = {
       mode,
       maxInFlight: Math.max(1, ctx.flags['max-in-flight'] as number),
       deadlineMs,
+      reloadIntervalMs: reloadMs,
       env: ctx.io.env,
       log: (line) => ctx.log.warn(line),
       ...(audit ? { audit } : {}),
@@ -150,6 +154,9 @@ export const admissionServeCommand: Command = {
       process.on('SIGINT', stop);
     });
     if (auditStream) await new Promise<void>((r) => auditStream.end(r));
+    // Every review is answered and the audit is flushed; an update still waiting on a stalled trust server
+    // must not hold the process until its own timeout.
+    setTimeout(() => process.exit(0), 500).unref();
   },
 };
 
