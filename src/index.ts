@@ -52,3 +52,10 @@ export {
   REFERENCE_ERRORS,
   type ImageReference,
 } from './images/reference.js';
+// The deploy gate: signing policy, decisions, and the Kubernetes admission webhook.
+export { parsePolicy, defaultPolicy, ruleFor, parseDuration, PolicyError, type Policy, type Rule, type Action, type SignerRequirement, type RootTrust } from './policy/policy.js';
+export { compileImagePattern, type ImagePattern } from './policy/pattern.js';
+export { evaluateRule, pinnedKeyIds, checkPinnedRoot, checkFreshness, type TrustedImage, type ImageSigner, type ImageSubject, type EvaluateOptions } from './policy/evaluate.js';
+export { Gate, loadPolicyFile, dockerTrustServer, type Decision, type GateOptions } from './policy/gate.js';
+export { startAdmissionServer, type AdmissionServer, type AdmissionServerOptions, type AdmissionMode } from './admission/server.js';
+export { parseAdmissionReview, admissionResponse, AdmissionRequestError, type ParsedReview, type ImageSite, type ImageVerdict, type ReviewResponse } from './admission/review.js';

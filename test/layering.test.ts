@@ -24,8 +24,17 @@ describe('layering', () => {
     core: ['../node/', '../repository/', '../cli/', '../crypto/'],
     crypto: ['../node/', '../repository/', '../cli/'],
     node: ['../repository/', '../cli/'],
-    repository: ['../cli/'],
+    repository: ['../cli/', '../policy/', '../admission/', '../images/'],
+    images: ['../cli/', '../policy/', '../admission/'],
+    policy: ['../cli/', '../admission/'],
+    admission: ['../cli/'],
   };
+  // Pure decisions (patterns, policy parsing, evaluation, review documents) stay free of IO: table-testable.
+  const pureDecisions = ['policy/pattern.ts', 'policy/policy.ts', 'policy/evaluate.ts', 'images/reference.ts'];
+  it.each(pureDecisions)('%s does no IO', (file) => {
+    expect(importsOf(file).filter((m) => m.startsWith('node:') || m.startsWith('../node/') || m.startsWith('../repository/'))).toEqual([]);
+  });
+
   for (const [layer, forbidden] of Object.entries(upward)) {
     it.each(filesIn(layer))(`%s does not reach up`, (file) => {
       expect(importsOf(file).filter((m) => forbidden.some((f) => m.startsWith(f)))).toEqual([]);

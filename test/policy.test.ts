@@ -130,3 +130,16 @@ describe('policy parsing', () => {
     expect(() => parsePolicy(text, 'gate.json')).toThrow(/^gate\.json:4: rules\[0\]\.action:/);
   });
 });
+
+describe('the shipped examples', () => {
+  it('examples/kubernetes/policy.yaml and the ConfigMap policy in deployment.yaml are valid policies', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { parseAllDocuments } = await import('yaml');
+    const full = parsePolicy(readFileSync('examples/kubernetes/policy.yaml', 'utf8'), 'policy.yaml');
+    expect(full.rules.map((r) => r.action)).toEqual(['enforce', 'enforce', 'warn', 'allow']);
+    expect(full.default.action).toBe('deny');
+    const docs = parseAllDocuments(readFileSync('examples/kubernetes/deployment.yaml', 'utf8')).map((d) => d.toJS());
+    const configMap = docs.find((d) => d?.kind === 'ConfigMap');
+    expect(parsePolicy(configMap.data['policy.yaml'], 'configmap').rules[0]!.signers).toEqual({ allOf: ['targets/ci', 'targets/qa'] });
+  });
+});
