@@ -52,10 +52,30 @@ export {
   REFERENCE_ERRORS,
   type ImageReference,
 } from './images/reference.js';
+// Images: Docker Content Trust settings (server, TLS dir, trust dir, passphrases) and registry credentials.
+export {
+  dockerConfigDir,
+  trustDirectory,
+  trustServer,
+  trustCertDirectory,
+  trustServerTls,
+  readCertsDirectory,
+  isInsecureRegistry,
+  resolveTrustTarget,
+  dockerPassphraseRetriever,
+  dockerEnvPassphrase,
+  DOCKER_HUB_NOTARY,
+  DOI_DEPRECATION_WARNING,
+  DOCKER_ALIAS_MAP,
+  type TrustTarget,
+  type DockerPassphraseOptions,
+  type HostLookup,
+} from './images/trust-settings.js';
+export { resolveRegistryCredentials, registryAuthKey, DOCKER_HUB_AUTH_KEY, type RegistryCredentialOptions } from './node/credentials.js';
 // The deploy gate: signing policy, decisions, and the Kubernetes admission webhook.
 export { parsePolicy, defaultPolicy, ruleFor, parseDuration, PolicyError, type Policy, type Rule, type Action, type SignerRequirement, type RootTrust } from './policy/policy.js';
 export { compileImagePattern, type ImagePattern } from './policy/pattern.js';
 export { evaluateRule, pinnedKeyIds, checkPinnedRoot, checkFreshness, type TrustedImage, type ImageSigner, type ImageSubject, type EvaluateOptions } from './policy/evaluate.js';
-export { Gate, loadPolicyFile, dockerTrustServer, type Decision, type GateOptions } from './policy/gate.js';
+export { Gate, loadPolicyFile, type Decision, type GateOptions } from './policy/gate.js';
 export { startAdmissionServer, type AdmissionServer, type AdmissionServerOptions, type AdmissionMode } from './admission/server.js';
 export { parseAdmissionReview, admissionResponse, AdmissionRequestError, type ParsedReview, type ImageSite, type ImageVerdict, type ReviewResponse } from './admission/review.js';

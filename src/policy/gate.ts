@@ -18,6 +18,8 @@ import { nodeCryptoBackend } from '../crypto/node.js';
 import { openRepository } from '../repository/open.js';
 import type { ReaderLogger, TrustedRepository } from '../repository/reader.js';
 import { parseNormalizedNamed, type ImageReference } from '../images/reference.js';
+import { resolveTrustTarget, trustDirectory } from '../images/trust-settings.js';
+import type { RemoteTlsOptions } from '../node/remote.js';
 import { evaluateRule, pinnedKeyIds, type TrustedImage } from './evaluate.js';
 import { PolicyError, ruleFor, type Action, type Policy, type Rule } from './policy.js';
 
@@ -56,18 +58,6 @@ interface CacheEntry {
   readonly repo: TrustedRepository;
   readonly skipped: WalkReport['skipped'];
   readonly validUntil: number;
-}
-
-/** Docker's choice of notary server for a registry (DOCKER_CONTENT_TRUST_SERVER wins). */
-export function dockerTrustServer(domain: string, env: Readonly<Record<string, string | undefined>>): string {
-  const explicit = env['DOCKER_CONTENT_TRUST_SERVER'];
-  if (explicit) return explicit.replace(/\/+$/, '');
-  if (domain === 'docker.io' || domain === 'index.docker.io') return 'https://notary.docker.io';
-  return `https://${domain}`;
-}
-
-function dockerConfigDir(env: Readonly<Record<string, string | undefined>>): string {
-  return env['DOCKER_CONFIG'] || join(env['HOME'] || homedir(), '.docker');
 }
 
 function errorOf(err: unknown): { code: string; message: string; where?: string } {
@@ -134,7 +124,7 @@ export class Gate {
   }
 
   private trustDir(): string {
-    return this.policy.trustDir ? this.path(this.policy.trustDir) : join(dockerConfigDir(this.env), 'trust');
+    return this.policy.trustDir ? this.path(this.policy.trustDir) : trustDirectory(this.env);
   }
 
   private async trustPinning(rule: Rule): Promise<TrustPinning | undefined> {
@@ -144,28 +134,26 @@ export class Gate {
     return { certs: rule.root.certs, ca, disableTofu: true };
   }
 
-  private async tls(rule: Rule, server: string): Promise<{ ca?: Uint8Array; cert?: Uint8Array; key?: Uint8Array } | undefined> {
-    if (rule.tls) {
+  /** The rule's server and TLS settings; without a server, docker's choice for the registry (and its TLS dir). */
+  private async endpoint(rule: Rule, ref: ImageReference): Promise<{ server: string; tls?: RemoteTlsOptions }> {
+    if (rule.server) {
+      if (!rule.tls) return { server: rule.server };
       return {
-        ...(rule.tls.ca ? { ca: await this.file(rule.tls.ca) } : {}),
-        ...(rule.tls.cert ? { cert: await this.file(rule.tls.cert) } : {}),
-        ...(rule.tls.key ? { key: await this.file(rule.tls.key) } : {}),
+        server: rule.server,
+        tls: {
+          ...(rule.tls.ca ? { ca: await this.file(rule.tls.ca) } : {}),
+          ...(rule.tls.cert ? { cert: await this.file(rule.tls.cert) } : {}),
+          ...(rule.tls.key ? { key: await this.file(rule.tls.key) } : {}),
+        },
       };
     }
-    // As docker: $DOCKER_CONFIG/tls/<host:port>/ca.crt when present.
-    if (!server.startsWith('https://')) return undefined;
-    const host = new URL(server).host;
-    try {
-      return { ca: new Uint8Array(await readFile(join(dockerConfigDir(this.env), 'tls', host, 'ca.crt'))) };
-    } catch {
-      return undefined;
-    }
+    const target = await resolveTrustTarget(ref, this.env);
+    return { server: target.serverUrl, tls: target.tls };
   }
 
   private async open(rule: Rule, ref: ImageReference): Promise<{ entry: CacheEntry; cached: boolean }> {
-    const server = rule.server ?? dockerTrustServer(ref.domain, this.env);
-    // Per rule: rules may differ in TLS settings and trust pinning for the same repository.
-    const key = `${server}\u0000${ref.name}\u0000${rule.source}`;
+    // Per rule: rules may differ in server, TLS settings and trust pinning for the same repository.
+    const key = `${ref.name}\u0000${rule.source}`;
     const now = Date.now();
     const hit = this.repos.get(key);
     if (hit && hit.validUntil > now) {
@@ -177,7 +165,7 @@ export class Gate {
       this.stats.misses++;
       pending = (async () => {
         const trustPinning = await this.trustPinning(rule);
-        const tls = await this.tls(rule, server);
+        const { server, tls } = await this.endpoint(rule, ref);
         const repo = await openRepository({
           gun: ref.name,
           server,
