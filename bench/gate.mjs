@@ -2,7 +2,8 @@
 // 64 concurrent reviews with a warm cache (p99 ≤ 10 ms, ≥ 2,000 reviews/s, RSS flat), the client in its own
 // process; and a cold decision (`trust verify`, fresh trust dir) against a cold `notary-ts lookup`
 // (≤ 1.2×), alternated. One repository published to a live notary-server: 60 tags, targets/releases and
-// two more delegations. Results: bench/results/gate.json.
+// two more delegations. Also issue 14's in-process figures: refresh() with nothing changed and a warm
+// openRepository + lookup + close. Results: bench/results/gate.json.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,6 +46,35 @@ try {
     samples.sort((a, b) => a - b);
     results.cases.warmDecision = { decisions: samples.length, p50Ms: percentile(samples, 50), p99Ms: percentile(samples, 99), maxMs: samples[samples.length - 1] };
     console.error(`warm in-process decision: p50 ${results.cases.warmDecision.p50Ms.toFixed(4)} ms, p99 ${results.cases.warmDecision.p99Ms.toFixed(4)} ms`);
+  }
+
+  // 1b. A long-running process keeping a repository fresh: refresh() with nothing changed (one timestamp
+  // request), and openRepository + lookup + close on a warm trust dir.
+  {
+    const { openRepository } = await import('../dist/index.js');
+    const dir = join(work, 'refresh-trust');
+    const repo = await openRepository({ gun, server: server.url, trustDir: dir });
+    await repo.lookup('release-1');
+    const refresh = [];
+    for (let i = 0; i < 500; i++) {
+      const t = process.hrtime.bigint();
+      if (await repo.refresh()) throw new Error('refresh saw a change');
+      refresh.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+    await repo.close();
+    const warm = [];
+    for (let i = 0; i < 200; i++) {
+      const t = process.hrtime.bigint();
+      const r = await openRepository({ gun, server: server.url, trustDir: dir });
+      await r.lookup('release-1');
+      await r.close();
+      warm.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+    refresh.sort((a, b) => a - b);
+    warm.sort((a, b) => a - b);
+    results.cases.refreshUnchanged = { runs: refresh.length, p50Ms: percentile(refresh, 50), p99Ms: percentile(refresh, 99) };
+    results.cases.warmOpenLookupClose = { runs: warm.length, p50Ms: percentile(warm, 50), p99Ms: percentile(warm, 99) };
+    console.error(`refresh (unchanged): p50 ${percentile(refresh, 50).toFixed(2)} ms, p99 ${percentile(refresh, 99).toFixed(2)} ms; warm open+lookup+close: p50 ${percentile(warm, 50).toFixed(2)} ms, p99 ${percentile(warm, 99).toFixed(2)} ms`);
   }
 
   // 2. Cold: `trust verify` with a fresh trust dir against `lookup` with a fresh trust dir, alternated.

@@ -2,3 +2,4 @@
 await import('./core.mjs');
 await import('./reader.mjs');
 await import('./writer.mjs');
+await import('./gate.mjs');

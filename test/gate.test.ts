@@ -9,8 +9,14 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeCryptoBackend } from '../src/crypto/node.js';
+import { FileMetadataCache } from '../src/node/cache.js';
+import { NotaryRemote } from '../src/node/remote.js';
 import { Gate } from '../src/policy/gate.js';
+import { openRepository } from '../src/repository/open.js';
+import { TrustedRepository, type MetadataRemote } from '../src/repository/reader.js';
 import { parsePolicy } from '../src/policy/policy.js';
+import { goNotary } from './support/go-repo.js';
 import { makeGateRepos, type GateRepos } from './support/gate-repos.js';
 
 let repos: GateRepos;
@@ -142,6 +148,68 @@ describe('policy table on Go-made repositories', () => {
       expect(gate.stats.misses).toBe(1);
       const again = await gate.decide(`${repos.app}:top`);
       expect(again).toMatchObject({ allowed: true, cached: true });
+    } finally {
+      await gate.close();
+    }
+  });
+});
+
+describe('keeping trust data fresh in a long-running process', () => {
+  it('refresh() asks for the timestamp only when nothing changed, and updates when something did', async () => {
+    const calls: string[] = [];
+    const inner = new NotaryRemote({ serverUrl: repos.server.url, gun: repos.app });
+    // A pass-through that records which files are asked for (the server is real).
+    const remote: MetadataRemote = {
+      host: inner.host,
+      getTimestamp: () => (calls.push('timestamp'), inner.getTimestamp()),
+      getRoot: () => (calls.push('root'), inner.getRoot()),
+      getRootVersion: (v) => (calls.push(`${v}.root`), inner.getRootVersion(v)),
+      getRoleByChecksum: (role, hex, max) => (calls.push(role), inner.getRoleByChecksum(role, hex, max)),
+      getRole: (role, max) => (calls.push(role), inner.getRole(role, max)),
+      close: () => inner.close(),
+    };
+    const dir = join(repos.work, `refresh-${n++}`);
+    const repo = await TrustedRepository.open({ gun: repos.app, remote, cache: new FileMetadataCache(dir, repos.app), crypto: nodeCryptoBackend });
+    try {
+      await repo.loadAll();
+      calls.length = 0;
+      expect(await repo.refresh()).toBe(false);
+      expect(calls).toEqual(['timestamp']);
+      const file = join(repos.work, 'fresh-payload');
+      writeFileSync(file, 'a new manifest\n');
+      goNotary(['-s', repos.server.url, '-d', repos.trustDir, 'add', repos.app, 'fresh', file, '-p']);
+      calls.length = 0;
+      expect(await repo.refresh()).toBe(true);
+      expect(calls).toContain('targets');
+      expect((await repo.lookup('fresh')).length).toBe('a new manifest\n'.length);
+    } finally {
+      await repo.close();
+    }
+  });
+
+  it('refresh() past the expiry of what it holds runs the full update, which refuses an expired timestamp', async () => {
+    let now = Date.now();
+    const dir = join(repos.work, `refresh-${n++}`);
+    const repo = await openRepository({ gun: repos.app, server: repos.server.url, trustDir: dir, clock: () => new Date(now) });
+    try {
+      now += 400 * 86_400_000;
+      await expect(repo.refresh()).rejects.toMatchObject({ code: 'EXPIRED', where: 'timestamp' });
+    } finally {
+      await repo.close();
+    }
+  });
+
+  it('the gate refreshes a repository when due and sees a new signature', async () => {
+    const gate = new Gate({ policy: parsePolicy(policyOf('signers: [ci]', 'refresh: 50ms'), 'test.yaml') });
+    try {
+      expect((await gate.decide(`${repos.app}:ci-later`)).error?.code).toBe('SIGNER_MISSING');
+      const file = join(repos.work, 'ci-later');
+      writeFileSync(file, 'signed later\n');
+      goNotary(['-s', repos.server.url, '-d', repos.trustDir, 'add', repos.app, 'ci-later', file, '--roles', 'targets/ci', '-p']);
+      await new Promise((r) => setTimeout(r, 100));
+      const d = await gate.decide(`${repos.app}:ci-later`);
+      expect(d.allowed, JSON.stringify(d.error)).toBe(true);
+      expect(gate.stats.misses).toBe(2);
     } finally {
       await gate.close();
     }

@@ -164,6 +164,20 @@ export class Gate {
     if (!pending) {
       this.stats.misses++;
       pending = (async () => {
+        if (hit) {
+          // Due: ask for the timestamp only; the rest is fetched again only if it changed (or expired).
+          try {
+            const changed = await hit.repo.refresh();
+            const skipped = changed ? (await hit.repo.loadAll()).skipped : hit.skipped;
+            const entry: CacheEntry = { repo: hit.repo, skipped, validUntil: Math.min(Date.now() + this.policy.refreshMs, earliestExpiry(hit.repo.trusted)) };
+            this.repos.set(key, entry);
+            return entry;
+          } catch (err) {
+            this.repos.delete(key);
+            await hit.repo.close().catch(() => {});
+            throw err;
+          }
+        }
         const trustPinning = await this.trustPinning(rule);
         const { server, tls } = await this.endpoint(rule, ref);
         const repo = await openRepository({

@@ -331,6 +331,43 @@ export class TrustedRepository {
     return report;
   }
 
+  /**
+   * Brings a long-lived repository up to date (a webhook, a deploy daemon). Asks only for timestamp.json:
+   * when it is byte for byte the one already trusted and nothing trusted has expired since, that is all —
+   * one request, no signature to check again. Otherwise Notary's whole update workflow runs again (from the
+   * cache, so only what changed is downloaded) and replaces the trusted state. A server that cannot be
+   * reached keeps the current state while it is unexpired, with Notary's warning; past expiry the full
+   * update decides (and fails closed). Resolves true when the trusted state changed.
+   */
+  async refresh(): Promise<boolean> {
+    const remote = this.options.remote;
+    const current = this.set.timestamp;
+    if (remote && current?.bytes) {
+      let latest: Uint8Array | undefined;
+      try {
+        latest = await remote.getTimestamp();
+      } catch (err) {
+        if (!(err instanceof NotaryError && FALLBACK_CODES.has(err.code))) throw err;
+        if (this.unexpired()) {
+          this.log.warn('Error while downloading remote metadata, using cached timestamp - this might not be the latest version available remotely');
+          return false;
+        }
+      }
+      if (latest !== undefined && bytesEqual(latest, current.bytes) && this.unexpired()) return false;
+    }
+    const next = await TrustedRepository.open(this.options);
+    this.set = next.set;
+    this.lastSkipped = [];
+    return true;
+  }
+
+  /** Whether every trusted file is still unexpired by the repository's clock. */
+  private unexpired(): boolean {
+    const now = this.set.now.getTime() / 1000;
+    const files = [this.set.root, this.set.timestamp, this.set.snapshot, ...[...this.set.roles.values()].map((r) => r.metadata)];
+    return files.every((md) => md === undefined || md.expires.unixSeconds > now);
+  }
+
   /** Releases the remote's connections. */
   async close(): Promise<void> {
     await this.options.remote?.close?.();
