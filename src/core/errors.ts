@@ -50,7 +50,12 @@ export type ErrorCode =
   | 'TIMEOUT'
   | 'OFFLINE'
   | 'TARGET_NOT_FOUND'
-  | 'INVALID_ARGUMENT';
+  | 'INVALID_ARGUMENT'
+  // bounded work and hostile input (issue 9)
+  | 'LIMIT_EXCEEDED'
+  | 'NESTING_TOO_DEEP'
+  | 'BAD_TRUST_DIR'
+  | 'SIGNING_FAILED';
 
 export class NotaryError extends Error {
   readonly code: ErrorCode;
