@@ -126,6 +126,18 @@ function isPlainJson(root: unknown): boolean {
   return true;
 }
 
+/** Whether a JSON value nests deeper than MAX_JSON_DEPTH (iterative, so any depth can be asked about). */
+export function exceedsJsonDepth(root: unknown): boolean {
+  const stack: [unknown, number][] = [[root, 0]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth >= MAX_JSON_DEPTH) return true;
+    for (const v of Array.isArray(value) ? value : Object.values(value)) stack.push([v, depth + 1]);
+  }
+  return false;
+}
+
 function encodeInto(value: unknown, out: string[], path: string, depth: number): void {
   if (depth > MAX_JSON_DEPTH) throw new FormatError('NESTING_TOO_DEEP', `JSON nested more than ${MAX_JSON_DEPTH} levels deep`, { where: path || '/' });
   switch (typeof value) {
