@@ -443,7 +443,7 @@ function mutateJson(rng, doc, corpusData) {
  * delegation names and paths, hashes and lengths.
  */
 function mutateSemantic(rng, doc) {
-  if (rng.chance(0.15) && structuralAttack(rng, doc)) return doc;
+  if (rng.chance(0.25) && structuralAttack(rng, doc)) return doc;
   const all = nodes(doc);
   if (all.length === 0) return doc;
   const [parent, key] = rng.pick(all);
@@ -487,7 +487,7 @@ function structuralAttack(rng, doc) {
   if (!role || !Array.isArray(role.keyids)) return false;
   switch (rng.int(3)) {
     case 0: {
-      const id = rng.pick(WEIRD_KEYS.filter((k) => k !== ''));
+      const id = rng.chance(0.5) ? '__proto__' : rng.pick(WEIRD_KEYS.filter((k) => k !== ''));
       const existing = Object.values(keys)[0];
       setOwn(keys, id, rng.pick([{}, null, 1, 'x', structuredClone(existing ?? {}), { keytype: 'ed25519' }, { keyval: {} }]));
       role.keyids.push(id);

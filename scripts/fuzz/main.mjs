@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { REPO } from './cases.mjs';
 
 function parseArgs(argv) {
-  const o = { cases: 1000, seed: 1, workers: Math.min(2, availableParallelism()), cliEvery: 500, out: join(REPO, 'test', 'fuzz-regressions'), report: undefined, hangMs: 120_000, start: 0, replay: undefined, maxSeconds: Infinity };
+  const o = { cases: 1000, seed: 1, workers: Math.min(2, availableParallelism()), cliEvery: 1000, out: join(REPO, 'test', 'fuzz-regressions'), report: undefined, hangMs: 300_000, start: 0, replay: undefined, maxSeconds: Infinity };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => argv[++i];

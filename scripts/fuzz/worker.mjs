@@ -1,8 +1,9 @@
 // One fuzz worker thread: runs cases from, from+step, ... < end and reports them in batches.
 import { parentPort, workerData } from 'node:worker_threads';
-import { cleanup, runCase, saveRegression } from './cases.mjs';
+import { cleanup, corpus, runCase, saveRegression } from './cases.mjs';
 
 const { seed, from, end, step, cliEvery, out, progress } = workerData;
+await corpus(); // built before the watchdog starts timing cases
 let batch = [];
 let lastFlush = Date.now();
 for (let i = from; i < end; i += step) {

@@ -84,46 +84,34 @@ export const MAX_JSON_DEPTH = 512;
 /**
  * Whether JSON.stringify encodes `value` exactly as canonicalize would: plain objects, arrays, strings,
  * booleans, null and finite numbers only, at most MAX_JSON_DEPTH deep (JSON.stringify would turn NaN into
- * null, call toJSON, or overflow the stack on deep input). Iterative: the input may be hostile.
+ * null, call toJSON, or overflow the stack on deep input).
  */
-function isPlainJson(root: unknown): boolean {
-  const stack: unknown[] = [root];
-  const depths: number[] = [0];
-  while (stack.length > 0) {
-    const value = stack.pop();
-    const depth = depths.pop()!;
-    switch (typeof value) {
-      case 'string':
-      case 'boolean':
-        continue;
-      case 'number':
-        if (!Number.isFinite(value)) return false;
-        continue;
-      case 'object': {
-        if (value === null) continue;
-        if (depth >= MAX_JSON_DEPTH) return false;
-        if (Array.isArray(value)) {
-          for (let i = 0; i < value.length; i++) {
-            stack.push(value[i]);
-            depths.push(depth + 1);
-          }
-          continue;
-        }
-        const proto = Object.getPrototypeOf(value);
-        if (proto !== Object.prototype && proto !== null) return false;
-        for (const key in value) {
-          const v = (value as Record<string, unknown>)[key];
-          if (v === undefined) continue;
-          stack.push(v);
-          depths.push(depth + 1);
-        }
-        continue;
+function isPlainJson(value: unknown, depth = 0): boolean {
+  // Recursion is bounded by MAX_JSON_DEPTH, so hostile depth cannot exhaust the stack here.
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object': {
+      if (value === null) return true;
+      if (depth >= MAX_JSON_DEPTH) return false;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) if (!isPlainJson(value[i], depth + 1)) return false;
+        return true;
       }
-      default:
-        return false;
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return false;
+      for (const key in value) {
+        const v = (value as Record<string, unknown>)[key];
+        if (v !== undefined && !isPlainJson(v, depth + 1)) return false;
+      }
+      return true;
     }
+    default:
+      return false;
   }
-  return true;
 }
 
 /** Whether a JSON value nests deeper than MAX_JSON_DEPTH (iterative, so any depth can be asked about). */
