@@ -12,7 +12,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { resolve } from 'node:path';
-import { compactJson, canonicalize, parseJson } from '../core/canonical.js';
+import { compactJson, canonicalize, exceedsJsonDepth, MAX_JSON_DEPTH, parseJson } from '../core/canonical.js';
 import { FormatError, KeyStoreError, NotaryError } from '../core/errors.js';
 import type { PublicKeyLike } from '../core/keys.js';
 import { nodeCryptoBackend } from '../crypto/node.js';
@@ -191,6 +191,7 @@ export function checkCustomJson(text: string, file: string): string {
     });
   };
   if (UNSAFE_IN_CUSTOM.test(compact)) reject('it contains <, >, &, U+2028, U+2029 or a control character');
+  if (exceedsJsonDepth(value)) reject(`JSON nested more than ${MAX_JSON_DEPTH} levels deep`);
   if (unsafeNumber(value)) reject('numbers must be integers between -(2^53-1) and 2^53-1');
   let canonical: string;
   try {

@@ -3,9 +3,9 @@
  * Signed objects are edited in place (a 100,000-target role must not be copied per change).
  */
 import { toBase64 } from './bytes.js';
-import type { CryptoBackend, PrivateKeyMaterial, SignatureMethod } from './crypto.js';
-import { DelegationError } from './errors.js';
-import { signingMethodFor, tufKeyId, type PublicKeyLike } from './keys.js';
+import type { CryptoBackend, PrivateKeyMaterial, PublicKeyMaterial, SignatureMethod } from './crypto.js';
+import { DelegationError, KeyError, NotaryError } from './errors.js';
+import { decodePublicKey, signingMethodFor, tufKeyId, type PublicKeyLike } from './keys.js';
 import {
   Metadata,
   goNormalSigned,
@@ -39,10 +39,32 @@ export interface MetadataSigner {
 
 export function softwareSigner(publicKey: PublicKeyLike, privateKey: PrivateKeyMaterial, crypto: CryptoBackend): MetadataSigner {
   const method = signingMethodFor(publicKey.keytype);
+  let material: PublicKeyMaterial | undefined;
+  const failed = (why: string, cause?: unknown) =>
+    new KeyError('SIGNING_FAILED', `signing with key ${tufKeyId(publicKey, crypto)} failed: ${why}`, cause === undefined ? {} : { cause });
   return {
     keyId: tufKeyId(publicKey, crypto),
     method,
-    sign: (message) => crypto.sign(method, privateKey, message),
+    // Every signature is checked against the key's own public key before it is used: a private key whose
+    // parts disagree (or a backend fault) must not yield metadata that no client can verify.
+    sign: (message) => {
+      let sig: Uint8Array;
+      try {
+        sig = crypto.sign(method, privateKey, message);
+      } catch (err) {
+        if (err instanceof NotaryError) throw err;
+        throw failed((err as Error)?.message ?? String(err), err);
+      }
+      material ??= decodePublicKey(publicKey).material;
+      let ok = false;
+      try {
+        ok = crypto.verify(method, material, message, sig);
+      } catch {
+        ok = false;
+      }
+      if (!ok) throw failed('the signature does not verify against the public key (the private key is inconsistent)');
+      return sig;
+    },
   };
 }
 

@@ -78,8 +78,56 @@ function canonicalNumber(n: number, path: string): string {
   return BigInt(n).toString();
 }
 
+/** The deepest JSON we encode; deeper input is refused (typed) long before the call stack runs out. */
+export const MAX_JSON_DEPTH = 512;
+
+/**
+ * Whether JSON.stringify encodes `value` exactly as canonicalize would: plain objects, arrays, strings,
+ * booleans, null and finite numbers only, at most MAX_JSON_DEPTH deep (JSON.stringify would turn NaN into
+ * null, call toJSON, or overflow the stack on deep input).
+ */
+function isPlainJson(value: unknown, depth = 0): boolean {
+  // Recursion is bounded by MAX_JSON_DEPTH, so hostile depth cannot exhaust the stack here.
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object': {
+      if (value === null) return true;
+      if (depth >= MAX_JSON_DEPTH) return false;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) if (!isPlainJson(value[i], depth + 1)) return false;
+        return true;
+      }
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return false;
+      for (const key in value) {
+        const v = (value as Record<string, unknown>)[key];
+        if (v !== undefined && !isPlainJson(v, depth + 1)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+/** Whether a JSON value nests deeper than MAX_JSON_DEPTH (iterative, so any depth can be asked about). */
+export function exceedsJsonDepth(root: unknown): boolean {
+  const stack: [unknown, number][] = [[root, 0]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth >= MAX_JSON_DEPTH) return true;
+    for (const v of Array.isArray(value) ? value : Object.values(value)) stack.push([v, depth + 1]);
+  }
+  return false;
+}
+
 function encodeInto(value: unknown, out: string[], path: string, depth: number): void {
-  if (depth > 512) throw new FormatError('UNSUPPORTED_VALUE', 'JSON nested too deeply', { where: path || '/' });
+  if (depth > MAX_JSON_DEPTH) throw new FormatError('NESTING_TOO_DEEP', `JSON nested more than ${MAX_JSON_DEPTH} levels deep`, { where: path || '/' });
   switch (typeof value) {
     case 'string':
       out.push(canonicalString(value));
@@ -157,7 +205,7 @@ export function canonicalizeToBytes(value: unknown, margins?: { before: number; 
     proven,
     ...(e.frame && margins ? { frame: { buffer: e.frame, ...margins } } : {}),
   });
-  const candidate = JSON.stringify(value);
+  const candidate = isPlainJson(value) ? JSON.stringify(value) : undefined;
   if (candidate !== undefined) {
     const e = encode(candidate);
     if (isCanonicalJsonBytes(e.bytes)) return result(candidate, e, true);

@@ -43,8 +43,12 @@ export async function walkDelegations(set: TrustedMetadataSet, getRole: RoleGett
   const top = childRoles(targets.role, targets.metadata.signed);
   options.onAdmitted?.(top.filter(shouldVisit));
   const stack: DelegatedRole[] = top.reverse();
+  // Each role at most once, whatever its parents list (structure checks refuse duplicates; this bounds it).
+  const visited = new Set<string>();
   while (stack.length > 0) {
     const role = stack.pop()!;
+    if (visited.has(role.name)) continue;
+    visited.add(role.name);
     if (!shouldVisit(role)) continue;
     let trusted = set.roles.get(role.name);
     if (!trusted) {
@@ -114,12 +118,16 @@ export function rolesBreadthFirst(set: TrustedMetadataSet, start = 'targets'): T
   if (!first) return [];
   const out: TrustedRole[] = [];
   const queue: TrustedRole[] = [first];
+  const queued = new Set<string>([start]); // each role once, as in walkDelegations
   for (let i = 0; i < queue.length; i++) {
     const role = queue[i]!;
     out.push(role);
     for (const child of childRoles(role.role, role.metadata.signed)) {
       const trusted = set.roles.get(child.name);
-      if (trusted) queue.push(trusted);
+      if (trusted && !queued.has(child.name)) {
+        queued.add(child.name);
+        queue.push(trusted);
+      }
     }
   }
   return out;

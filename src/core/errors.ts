@@ -59,7 +59,12 @@ export type ErrorCode =
   | 'DIGEST_CONFLICT'
   | 'DIGEST_MISMATCH'
   | 'ROOT_KEY_NOT_PINNED'
-  | 'EXPIRES_SOON';
+  | 'EXPIRES_SOON'
+  // bounded work and hostile input (issue 9)
+  | 'LIMIT_EXCEEDED'
+  | 'NESTING_TOO_DEEP'
+  | 'BAD_TRUST_DIR'
+  | 'SIGNING_FAILED';
 
 export class NotaryError extends Error {
   readonly code: ErrorCode;

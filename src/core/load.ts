@@ -4,7 +4,7 @@
  * The full Notary update workflow with cache, fallbacks and a live server builds on the same pieces.
  */
 import type { CryptoBackend } from './crypto.js';
-import { NotaryError } from './errors.js';
+import { NotaryError, RootTrustError } from './errors.js';
 import { Metadata, type FileMetaJson } from './metadata.js';
 import type { TrustPinning } from './root.js';
 import { TrustedMetadataSet } from './trusted.js';
@@ -35,6 +35,29 @@ async function required(source: FileSource, name: string, meta?: FileMetaJson): 
   return bytes;
 }
 
+/**
+ * The most root versions a rotation walk fetches. The newest root's version is claimed by a file not yet
+ * trusted, so without a bound a server holding no keys could keep a reader fetching forever.
+ */
+export const MAX_ROOT_WALK = 1000;
+
+/**
+ * Walks trust from the set's root to `latest` over `N.root.json` (each exactly version N), after `latest`
+ * was refused as not co-signed by the trusted root. A walk longer than MAX_ROOT_WALK is refused before
+ * anything is fetched.
+ */
+export async function walkRootVersions(set: TrustedMetadataSet, latest: Uint8Array, getVersion: (version: number) => Promise<Uint8Array>): Promise<void> {
+  const target = Metadata.fromBytes(latest, 'root').version;
+  const from = set.root.version;
+  if (target - from > MAX_ROOT_WALK) {
+    throw new RootTrustError('LIMIT_EXCEEDED', `could not rotate trust to a new trusted root: root version ${target} is more than ${MAX_ROOT_WALK} versions past the trusted version ${from}`, {
+      where: 'root',
+    });
+  }
+  for (let v = from + 1; v < target; v++) set.updateRoot(await getVersion(v), { final: false, version: v });
+  set.updateRoot(latest, { final: true });
+}
+
 /** Moves trust from the set's root to `latest`, walking N.root versions when the jump is not co-signed. */
 async function rotateTo(set: TrustedMetadataSet, latest: Uint8Array, source: FileSource): Promise<void> {
   try {
@@ -43,11 +66,7 @@ async function rotateTo(set: TrustedMetadataSet, latest: Uint8Array, source: Fil
   } catch (err) {
     if (!(err instanceof NotaryError) || err.code !== 'ROOT_ROTATION_FAILED') throw err;
   }
-  const target = Metadata.fromBytes(latest, 'root').version;
-  for (let v = set.root.version + 1; v < target; v++) {
-    set.updateRoot(await required(source, `${v}.root`), { final: false });
-  }
-  set.updateRoot(latest, { final: true });
+  await walkRootVersions(set, latest, (v) => required(source, `${v}.root`));
 }
 
 export async function loadCollection(source: FileSource, options: LoadOptions): Promise<LoadedCollection> {

@@ -200,6 +200,16 @@ function checkFileMetaMap(files: unknown, label: string, where: string): void {
   }
 }
 
+function checkOwnEntries(map: unknown, schema: z.ZodType, label: string, where: string): void {
+  if (map === null || map === undefined || typeof map !== 'object') return; // the zod parse judged the map itself
+  for (const name of Object.keys(map)) {
+    const r = schema.safeParse((map as Record<string, unknown>)[name]);
+    if (!r.success) {
+      throw new FormatError('MALFORMED_METADATA', `${where}: ${label}.${name}: ${describeZodError(r.error)}`, { where });
+    }
+  }
+}
+
 /**
  * An entry of a map parsed from JSON (targets by name, meta by role), as an own property only: a target
  * may be named `__proto__` or `constructor`, which a plain `map[name]` would answer from Object.prototype.
@@ -282,6 +292,15 @@ export class Metadata<T extends SignedType = SignedType> {
     const result = schema.safeParse(signedValue);
     if (!result.success) {
       throw new FormatError('MALFORMED_METADATA', `${where}: ${describeZodError(result.error)}`, { where });
+    }
+    // z.record skips a `__proto__` entry (and zod copies are not what we keep), so every own entry of the
+    // key and role maps is checked here: a key named like an Object.prototype member is validated like any.
+    if (type === 'Root') {
+      checkOwnEntries((signedValue as { keys?: unknown }).keys, keySchema, 'keys', where);
+      checkOwnEntries((signedValue as { roles?: unknown }).roles, roleKeysSchema.nullable(), 'roles', where);
+    } else if (type === 'Targets') {
+      const d = (signedValue as { delegations?: { keys?: unknown } | null }).delegations;
+      if (d) checkOwnEntries(d.keys, keySchema, 'delegations.keys', where);
     }
     if (type === 'Targets') checkFileMetaMap((signedValue as { targets?: unknown }).targets, 'target', where);
     else if (type !== 'Root') checkFileMetaMap((signedValue as { meta?: unknown }).meta, 'meta', where);

@@ -141,6 +141,22 @@ export function decodeSec1EcPrivateKey(der: Uint8Array, curveFromAlgorithm?: EcC
   return { kind: 'ecdsa', curve, d: leftPad(d, size), point: point.slice() };
 }
 
+/**
+ * Go's rsa.PrivateKey.Validate and its precomputed values: n = p·q, e odd and in range, d·e ≡ 1 modulo
+ * p−1 and q−1, dp = d mod (p−1), dq = d mod (q−1), qi·q ≡ 1 mod p. A key failing any of these signs
+ * garbage (or a CRT fault) instead of refusing, so it is refused on load.
+ */
+export function checkRsaPrivateKey(v: Record<'n' | 'e' | 'd' | 'p' | 'q' | 'dp' | 'dq' | 'qi', Uint8Array>): void {
+  const n = toBigInt(v.n), e = toBigInt(v.e), d = toBigInt(v.d), p = toBigInt(v.p), q = toBigInt(v.q);
+  if (p * q !== n) bad('RSA key: n is not p·q');
+  if (p <= 1n || q <= 1n || p === q) bad('RSA key: invalid primes');
+  if (e < 3n || e % 2n === 0n || e >= 1n << 31n) bad('RSA key: invalid public exponent');
+  const p1 = p - 1n, q1 = q - 1n;
+  if ((d * e) % p1 !== 1n || (d * e) % q1 !== 1n) bad('RSA key: d is not the inverse of e');
+  if (toBigInt(v.dp) !== d % p1 || toBigInt(v.dq) !== d % q1) bad('RSA key: dp or dq is not d mod (prime − 1)');
+  if ((toBigInt(v.qi) * q) % p !== 1n) bad('RSA key: qi is not the inverse of q mod p');
+}
+
 /** PKCS#1 RSAPrivateKey → key material (two-prime keys only; n = p·q is checked). */
 export function decodePkcs1RsaPrivateKey(der: Uint8Array): Extract<PrivateKeyMaterial, { kind: 'rsa' }> {
   const seq = DerSequence.of(der, 'RSAPrivateKey');
@@ -154,7 +170,7 @@ export function decodePkcs1RsaPrivateKey(der: Uint8Array): Extract<PrivateKeyMat
     v[name] = readUnsignedInteger(node).slice();
   }
   seq.end('RSAPrivateKey');
-  if (toBigInt(v.p) * toBigInt(v.q) !== toBigInt(v.n)) bad('RSA key: n is not p·q');
+  checkRsaPrivateKey(v);
   return { kind: 'rsa', ...v };
 }
 

@@ -11,7 +11,7 @@ import { toBase64, utf8Decode, utf8Encode } from './bytes.js';
 import { verifyCertificateChain } from './chain.js';
 import { FormatError, RootTrustError } from './errors.js';
 import { keyCertificates, publicKeyJson, tufKeyId, type PublicKeyLike } from './keys.js';
-import { BASE_ROLES, type Metadata, type RootSigned } from './metadata.js';
+import { BASE_ROLES, ownEntry, type Metadata, type RootSigned } from './metadata.js';
 import { checkHashStructure, verifyThreshold, type RoleKeys, type VerifyContext } from './verify.js';
 import { certificateProblem, certificateToPem, commonNameMatchesGun, pemToCertificates, type Certificate } from './x509.js';
 
@@ -66,7 +66,7 @@ export function checkRootStructure(root: Metadata<'Root'>): void {
     if (!role) throw fail(`missing ${name} role specification`);
     if (role.threshold < 1) throw fail(`invalid threshold specified for ${name}: ${role.threshold}`);
     for (const id of role.keyids ?? []) {
-      if (!signed.keys?.[id]) throw fail(`key ID ${id} specified in ${name} without corresponding key`);
+      if (!ownEntry(signed.keys, id)) throw fail(`key ID ${id} specified in ${name} without corresponding key`);
     }
   }
 }
@@ -76,7 +76,7 @@ export function rootRoleKeys(root: RootSigned, name: string): RoleKeys {
   const role = root.roles?.[name];
   const keys = new Map<string, PublicKeyLike>();
   for (const id of role?.keyids ?? []) {
-    const key = root.keys?.[id];
+    const key = ownEntry(root.keys, id);
     if (key) keys.set(id, key);
   }
   return { name, keys, threshold: role?.threshold ?? 0 };
@@ -92,8 +92,9 @@ export interface RootCertificate {
 /** Leaf and intermediate certificates of a root's `root` role keys, skipping keys Notary would skip. */
 export function rootCertificates(root: RootSigned, ctx: VerifyContext): RootCertificate[] {
   const out: RootCertificate[] = [];
-  for (const id of root.roles?.['root']?.keyids ?? []) {
-    const key = root.keys?.[id];
+  // Each listed key once: a hostile root may list one certificate key 100,000 times (parsing is the cost).
+  for (const id of new Set(root.roles?.['root']?.keyids ?? [])) {
+    const key = ownEntry(root.keys, id);
     if (!key) continue;
     let certs: Certificate[];
     try {

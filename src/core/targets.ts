@@ -3,7 +3,7 @@
  */
 import { DelegationError, FormatError } from './errors.js';
 import type { PublicKeyLike } from './keys.js';
-import type { DelegationRoleJson, Metadata, TargetsSigned } from './metadata.js';
+import { ownEntry, type DelegationRoleJson, type Metadata, type TargetsSigned } from './metadata.js';
 import { isDelegationName, isDirectChild, restrictPaths, type RoleKeys } from './verify.js';
 
 /** A delegation role as the client uses it: keys, threshold, and paths already restricted by its parents. */
@@ -28,11 +28,15 @@ export function checkTargetsStructure(targets: Metadata<'Targets'>): void {
   }
   if (targets.version < 1) throw fail('version cannot be less than one');
   const d = targets.signed.delegations;
+  const names = new Set<string>();
   for (const r of d?.roles ?? []) {
+    // A role listed twice would be walked twice per listing: k listings per level cost k^depth visits.
+    if (names.has(r.name)) throw fail(`delegation role ${r.name} is listed more than once`);
+    names.add(r.name);
     if (!isDelegationName(r.name) || !isDirectChild(role, r.name)) throw fail(`delegation role ${r.name} invalid`);
     if (r.threshold < 1) throw fail(`invalid threshold specified for ${r.name}: ${r.threshold}`);
     for (const id of r.keyids ?? []) {
-      if (!d?.keys?.[id]) throw fail(`key ID ${id} specified in ${r.name} without corresponding key`);
+      if (!ownEntry(d?.keys, id)) throw fail(`key ID ${id} specified in ${r.name} without corresponding key`);
     }
   }
 }
@@ -40,7 +44,7 @@ export function checkTargetsStructure(targets: Metadata<'Targets'>): void {
 function roleKeysOf(signed: TargetsSigned, r: DelegationRoleJson): Map<string, PublicKeyLike> {
   const keys = new Map<string, PublicKeyLike>();
   for (const id of r.keyids ?? []) {
-    const key = signed.delegations?.keys?.[id];
+    const key = ownEntry(signed.delegations?.keys, id);
     if (key) keys.set(id, key);
   }
   return keys;

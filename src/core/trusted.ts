@@ -8,9 +8,9 @@
  * and expiry last (for delegations: structure and version before signatures).
  */
 import type { CryptoBackend } from './crypto.js';
-import { WorkflowError } from './errors.js';
+import { HashError, RollbackError, WorkflowError } from './errors.js';
 import { canonicalKeyId } from './keys.js';
-import { Metadata, type FileMetaJson } from './metadata.js';
+import { Metadata, ownEntry, type FileMetaJson } from './metadata.js';
 import { checkSnapshotStructure, checkTimestampStructure, rootRoleKeys, validateRoot, type TrustPinning } from './root.js';
 import { checkTargetsStructure, findChildRole, topLevelTargetsRole, type DelegatedRole } from './targets.js';
 import {
@@ -23,6 +23,20 @@ import {
   type RoleKeys,
   type VerifyContext,
 } from './verify.js';
+
+/**
+ * Notary's size caps, applied here so that every path (HTTP, a directory, the cache, a library source)
+ * gets them before anything is parsed: timestamp 1 MiB, root 100 MiB, any other file 100 MiB (and the
+ * length its parent states, checked with its hashes).
+ */
+export const MAX_SIZES = { timestamp: 1 << 20, root: 100 << 20, other: 100 << 20 } as const;
+
+function checkSize(bytes: Uint8Array, role: string): void {
+  const max = role === 'timestamp' ? MAX_SIZES.timestamp : role === 'root' ? MAX_SIZES.root : MAX_SIZES.other;
+  if (bytes.length > max) {
+    throw new HashError('LENGTH_EXCEEDED', `${role} is ${bytes.length} bytes, more than the ${max} Notary allows`, { where: role });
+  }
+}
 
 export interface TrustedSetOptions {
   readonly gun: string;
@@ -92,6 +106,7 @@ export class TrustedMetadataSet {
    */
   static bootstrap(rootBytes: Uint8Array, options: TrustedSetOptions & { previousRoot?: Metadata<'Root'>; minVersion?: number }): TrustedMetadataSet {
     const ctx = newVerifyContext(options.crypto);
+    checkSize(rootBytes, 'root');
     const root = Metadata.fromBytes(rootBytes, 'root');
     const validateOptions = {
       gun: options.gun,
@@ -136,10 +151,15 @@ export class TrustedMetadataSet {
    * own. Intermediate roots of a rotation walk may be expired (`final: false`); the last must not be.
    * `expectedMeta` is the root's hashes when known (from a previously trusted snapshot).
    */
-  updateRoot(bytes: Uint8Array, options: { final: boolean; expectedMeta?: FileMetaJson }): Metadata<'Root'> {
+  updateRoot(bytes: Uint8Array, options: { final: boolean; expectedMeta?: FileMetaJson; version?: number }): Metadata<'Root'> {
     if (this.timestampMetadata) throw new WorkflowError('OUT_OF_ORDER', 'cannot update root after timestamp', { where: 'root' });
+    checkSize(bytes, 'root');
     if (options.final && options.expectedMeta) verifyFileMeta(bytes, 'root', options.expectedMeta, this.ctx);
     const root = Metadata.fromBytes(bytes, 'root');
+    // `N.root.json` must be version N: a server could otherwise answer every N with the same root.
+    if (options.version !== undefined && root.version !== options.version) {
+      throw new RollbackError('BAD_VERSION', `${options.version}.root.json holds root version ${root.version}`, { where: 'root' });
+    }
     const signers = validateRoot(
       root,
       {
@@ -160,6 +180,7 @@ export class TrustedMetadataSet {
   updateTimestamp(bytes: Uint8Array, options: UpdateOptions = {}): Metadata<'Timestamp'> {
     if (this.snapshotMetadata) throw new WorkflowError('OUT_OF_ORDER', 'cannot update timestamp after snapshot', { where: 'timestamp' });
     this.assertRootFresh();
+    checkSize(bytes, 'timestamp');
     const ts = Metadata.fromBytes(bytes, 'timestamp');
     verifyThreshold(ts, rootRoleKeys(this.rootMetadata.signed, 'timestamp'), this.ctx);
     checkTimestampStructure(ts);
@@ -174,6 +195,7 @@ export class TrustedMetadataSet {
     const timestamp = this.timestampMetadata;
     if (!timestamp) throw new WorkflowError('OUT_OF_ORDER', 'snapshot needs a trusted timestamp first', { where: 'snapshot' });
     if (this.targetsRoles.size > 0) throw new WorkflowError('OUT_OF_ORDER', 'cannot update snapshot after targets', { where: 'snapshot' });
+    checkSize(bytes, 'snapshot');
     verifyFileMeta(bytes, 'snapshot', timestamp.signed.meta?.['snapshot'], this.ctx);
     const snapshot = Metadata.fromBytes(bytes, 'snapshot');
     verifyThreshold(snapshot, rootRoleKeys(this.rootMetadata.signed, 'snapshot'), this.ctx);
@@ -189,13 +211,14 @@ export class TrustedMetadataSet {
 
   /** The hashes and length the trusted snapshot lists for a role (undefined if it lists none). */
   snapshotMeta(role: string): FileMetaJson | undefined {
-    return this.snapshotMetadata?.signed.meta?.[role] ?? undefined;
+    return ownEntry(this.snapshotMetadata?.signed.meta, role) ?? undefined;
   }
 
   updateTargets(bytes: Uint8Array, options: UpdateOptions = {}): TrustedRole {
     const snapshot = this.snapshotMetadata;
     if (!snapshot) throw new WorkflowError('OUT_OF_ORDER', 'targets needs a trusted snapshot first', { where: 'targets' });
     if (this.targetsRoles.has('targets')) throw new WorkflowError('OUT_OF_ORDER', 'targets is already loaded', { where: 'targets' });
+    checkSize(bytes, 'targets');
     verifyFileMeta(bytes, 'targets', snapshot.signed.meta?.['targets'], this.ctx);
     const targets = Metadata.fromBytes(bytes, 'targets');
     const keys = rootRoleKeys(this.rootMetadata.signed, 'targets');
@@ -229,7 +252,8 @@ export class TrustedMetadataSet {
     if (this.targetsRoles.has(name)) throw new WorkflowError('OUT_OF_ORDER', `${name} is already loaded`, { where: name });
     const role = this.delegatedRole(name);
     if (!role) throw new WorkflowError('ROLE_NOT_FOUND', `role does not exist: ${name}`, { where: name });
-    verifyFileMeta(bytes, name, this.snapshotMetadata?.signed.meta?.[name], this.ctx);
+    checkSize(bytes, name);
+    verifyFileMeta(bytes, name, ownEntry(this.snapshotMetadata?.signed.meta, name), this.ctx);
     const md = Metadata.fromBytes(bytes, name);
     checkTargetsStructure(md);
     verifyMinVersion(md, options.minVersion ?? 1);

@@ -33,6 +33,9 @@ export function newVerifyContext(crypto: CryptoBackend): VerifyContext {
   return { crypto, keyCache: new KeyCache() };
 }
 
+/** How many signatures by one key are tried before the rest by that key are ignored. */
+export const MAX_TRIES_PER_KEY = 4;
+
 /**
  * Checks that signatures from at least `threshold` distinct role keys verify over the canonical `signed`
  * bytes. Returns the key IDs whose signatures verified. Notary's rules: no signatures is an error;
@@ -50,15 +53,21 @@ export function verifyThreshold(metadata: Metadata, role: RoleKeys, ctx: VerifyC
   }
   const message = metadata.canonicalSigned();
   const valid = new Set<string>();
+  // Work is bounded by the role's keys, not by the signature list: each key's ID is checked once and at
+  // most MAX_TRIES_PER_KEY of its signatures are tried (Notary files carry one per key).
+  const tries = new Map<string, number>();
   for (const sig of metadata.signatures) {
     const key = role.keys.get(sig.keyid);
     if (!key) continue;
-    if (tufKeyId(key, ctx.crypto) !== sig.keyid) {
+    if (valid.has(sig.keyid)) continue;
+    const tried = tries.get(sig.keyid);
+    if (tried === undefined && tufKeyId(key, ctx.crypto) !== sig.keyid) {
       throw new SignatureError('KEY_ID_MISMATCH', `key ID ${sig.keyid} is not valid for key content (${role.name})`, {
         where: role.name,
       });
     }
-    if (valid.has(sig.keyid)) continue;
+    if ((tried ?? 0) >= MAX_TRIES_PER_KEY) continue;
+    tries.set(sig.keyid, (tried ?? 0) + 1);
     const method = sig.method.toLowerCase(); // Go lowercases the method when decoding
     if (!methodFitsKey(method, key.keytype)) continue;
     const decoded = ctx.keyCache.decode(key);

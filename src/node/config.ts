@@ -6,10 +6,10 @@
  * from the file resolve against the config file's directory.
  */
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { FormatError } from '../core/errors.js';
+import { FormatError, KeyStoreError } from '../core/errors.js';
 import type { CaBundle, TrustPinning } from '../core/root.js';
 
 export const DEFAULT_SERVER_URL = 'https://notary-server:4443';
@@ -61,6 +61,39 @@ function asRecord(value: unknown): Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }
 
+const PATH_MAX = 4096;
+const NAME_MAX = 255;
+
+/**
+ * Says what is wrong with a trust_dir before anything tries to use it (a NUL byte, a path or name the
+ * file system cannot hold, a regular file), instead of an errno from deep inside the key store or cache.
+ */
+export async function checkTrustDir(trustDir: string): Promise<void> {
+  const bad = (why: string, cause?: unknown) =>
+    new KeyStoreError('BAD_TRUST_DIR', `invalid trust_dir ${JSON.stringify(trustDir.length > 80 ? trustDir.slice(0, 77) + '...' : trustDir)}: ${why}`, {
+      where: 'trust_dir',
+      ...(cause === undefined ? {} : { cause }),
+    });
+  if (trustDir.includes('\u0000')) throw bad('it contains a NUL character');
+  // Leave room for what goes below it (tuf/<gun>/metadata/<role>.json, private/<64 hex>.key).
+  if (Buffer.byteLength(trustDir) > PATH_MAX - 512) throw bad(`the path is longer than ${PATH_MAX - 512} bytes`);
+  for (const part of trustDir.split('/')) {
+    if (Buffer.byteLength(part) > NAME_MAX) throw bad(`a path component is longer than ${NAME_MAX} bytes`);
+  }
+  let info;
+  try {
+    info = await stat(trustDir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return; // created on first write
+    if (code === 'ENOTDIR') throw bad('a parent of it is not a directory', err);
+    if (code === 'ENAMETOOLONG') throw bad('the path is too long', err);
+    if (code === 'ELOOP') throw bad('too many symbolic links', err);
+    return; // permission problems are reported where the access happens, with the file named
+  }
+  if (!info.isDirectory()) throw bad('it is not a directory');
+}
+
 export async function loadClientConfig(overrides: ConfigOverrides = {}, env: ConfigEnvironment = {}): Promise<ClientConfig> {
   const cwd = env.cwd ?? process.cwd();
   const home = env.home ?? process.env['HOME'] ?? homedir();
@@ -97,6 +130,7 @@ export async function loadClientConfig(overrides: ConfigOverrides = {}, env: Con
   let trustDir = typeof raw['trust_dir'] === 'string' && raw['trust_dir'] !== '' ? (raw['trust_dir'] as string) : defaultTrustDir;
   if (overrides.trustDir) trustDir = overrides.trustDir;
   trustDir = fromCwd(cwd, homeExpand(home, trustDir));
+  await checkTrustDir(trustDir);
 
   const pinning = asRecord(raw['trust_pinning']);
   const certs: Record<string, string[]> = {};

@@ -20,6 +20,7 @@ import { peekSignedVersion } from '../core/peek.js';
 import type { TrustPinning } from '../core/root.js';
 import type { DelegatedRole } from '../core/targets.js';
 import { TrustedMetadataSet } from '../core/trusted.js';
+import { walkRootVersions } from '../core/load.js';
 import { newVerifyContext, pathAllowed, verifyFileMeta } from '../core/verify.js';
 import type { MetadataCache } from '../node/cache.js';
 import { ReadLimit } from '../node/read-limit.js';
@@ -519,8 +520,7 @@ async function refreshRoot(current: TrustedMetadataSet, options: OpenOptions, lo
     const newest = Metadata.fromBytes(latest, 'root').version;
     log.debug(`root ${newest} is not signed by the trusted root ${trustedRoot.version}; walking the versions between`);
     next = TrustedMetadataSet.bootstrap(trustedRoot.bytes!, { ...base, previousRoot: trustedRoot, minVersion: trustedRoot.version });
-    for (let v = trustedRoot.version + 1; v < newest; v++) next.updateRoot(await remote.getRootVersion(v), { final: false });
-    next.updateRoot(latest, { final: true });
+    await walkRootVersions(next, latest, (v) => remote.getRootVersion(v));
   }
   next.assertRootFresh();
   await cache.set('root', latest);
