@@ -30,3 +30,27 @@ export {
   witnessChange,
   type Change,
 } from './repository/changelist.js';
+// The trust report (expiry, signers, delegation trees; `notary-ts report`).
+export {
+  trustReport,
+  collectReport,
+  buildRepositoryReport,
+  unverifiedRepositoryReport,
+  assembleReport,
+  renderReportHtml,
+  renderReportText,
+  parseAt,
+  parseWindow,
+  REPORT_SCHEMA,
+  DEFAULT_WARN_WITHIN_MS,
+  type TrustReport,
+  type TrustReportOptions,
+  type RepositoryReport,
+  type RoleReport,
+  type CertificateReport,
+  type DelegationNode,
+  type SignedTag,
+  type Finding,
+  type Severity,
+  type RepositoryOpener,
+} from './report/index.js';
