@@ -5,8 +5,9 @@
  * and `openssl x509` on the root certificates; `--at` in the past and future; exit codes from the bin.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bumpVersion, signMetadata } from '../src/core/build.js';
 import { canonicalKeyId, keyCertificates } from '../src/core/keys.js';
@@ -19,6 +20,8 @@ import { NotaryRemote } from '../src/node/remote.js';
 import { RepositoryWriter } from '../src/repository/writer.js';
 import { trustReport, type RepositoryReport, type TrustReport } from '../src/index.js';
 import { parseAt, parseWindow, naturalCompare } from '../src/report/model.js';
+import { renderReportHtml } from '../src/report/html.js';
+import { Chromium } from './support/chromium.js';
 import { runOurs } from './support/cli.js';
 import { REPO_ROOT } from './support/fixtures.js';
 import { PASSPHRASE_ENV, goNotary, startServer, tempDir, type Server } from './support/go-repo.js';
@@ -98,6 +101,7 @@ beforeAll(async () => {
   g(['add', FULL, 'v1', v1, '-r', 'targets/releases']);
   g(['add', FULL, 'v2', file('v2', 'version two\n'), '-r', 'targets/releases,targets/alice']);
   g(['add', FULL, 'v10', file('v10', 'version ten\n'), '-r', 'targets/releases']);
+  g(['add', FULL, 'rc<b>&1', file('rc', 'release candidate\n'), '-r', 'targets/releases']);
   g(['add', FULL, 'qa/x', file('qax', 'qa\n'), '-r', 'targets/qa']);
   g(['publish', FULL]);
   // A second qa key, then threshold 2: the published qa file (one signature) no longer counts.
@@ -166,16 +170,16 @@ describe('the report against what Go notary shows', () => {
         .map(([name, digest, , role]) => [name!, { digest: digest!, role: role! }]),
     );
     // qa/x is not listed by Go: targets/qa is below its threshold.
-    expect([...goTargets.keys()].sort()).toEqual(['adminonly', 'v1', 'v10', 'v2']);
+    expect([...goTargets.keys()].sort()).toEqual(['adminonly', 'rc<b>&1', 'v1', 'v10', 'v2']);
     const full = repoOf(report, FULL);
-    expect(full.signedTags.map((t) => t.tag)).toEqual(['adminonly', 'v1', 'v2', 'v10']); // natural order
+    expect(full.signedTags.map((t) => t.tag)).toEqual(['adminonly', 'rc<b>&1', 'v1', 'v2', 'v10']); // natural order
     for (const t of full.signedTags) {
       const go = goTargets.get(t.tag)!;
       expect(t.digest, t.tag).toBe(go.digest);
       expect(t.roles, t.tag).toContain(go.role);
     }
     const signers = Object.fromEntries(full.signedTags.map((t) => [t.tag, t.signers]));
-    expect(signers).toEqual({ adminonly: ['Repo Admin'], v1: ['Repo Admin'], v2: ['alice'], v10: ['Repo Admin'] });
+    expect(signers).toEqual({ adminonly: ['Repo Admin'], 'rc<b>&1': ['Repo Admin'], v1: ['Repo Admin'], v2: ['alice'], v10: ['Repo Admin'] });
     expect(full.signers.map((s) => s.name)).toEqual(['alice', 'qa']);
   });
 
@@ -211,6 +215,85 @@ describe('the report against what Go notary shows', () => {
     expect(new Date(rel.notAfter).getTime()).toBe(new Date(relEnd).getTime());
     expect(keyCertificates(root.signed.keys![certs[0]!.keyId]!).length).toBe(1);
   });
+
+  it('the HTML page in headless Chromium: loads clean, findings first, a timeline and a tree per repository, light, dark, print, no request out', async () => {
+    const dir = temp();
+    const page = join(dir, 'report.html');
+    writeFileSync(page, renderReportHtml(report));
+    const browser = await Chromium.launch();
+    try {
+      await browser.navigate(pathToFileURL(page).href);
+      const counts = await browser.evaluate<Record<string, unknown>>(`(() => {
+        const q = (s, root = document) => root.querySelectorAll(s).length;
+        const repo = (gun) => document.querySelector('section.repo[data-gun="' + gun + '"]');
+        const per = (gun) => ({
+          timelines: q('.timeline', repo(gun)),
+          rows: q('.timeline .tl-row:not(.tl-axis)', repo(gun)),
+          dataRows: Number(repo(gun).querySelector('.timeline').dataset.rows),
+          windowMarks: q('.timeline .tl-window', repo(gun)),
+          nodes: q('ul.tree li.node', repo(gun)),
+          skippedNodes: q('ul.tree li.node[data-state="skipped"]', repo(gun)),
+          depth2: q('ul.tree > li > ul > li.node', repo(gun)),
+          tags: q('table.tags tbody tr', repo(gun)),
+        });
+        const first = document.body.querySelector('section');
+        return {
+          firstSection: first && first.id,
+          findings: q('#findings li.finding'),
+          firstFinding: document.querySelector('#findings li.finding')?.dataset.kind,
+          scripts: q('script'),
+          injected: q('b', document.querySelector('table.tags')),
+          tagText: [...document.querySelectorAll('section.repo[data-gun="${FULL}"] table.tags td:first-child')].map((td) => td.textContent),
+          full: per('${FULL}'),
+          plain: per('${PLAIN}'),
+          lightBg: getComputedStyle(document.body).backgroundColor,
+        };
+      })()`);
+      const full = repoOf(report, FULL);
+      const rowsOf = (r: RepositoryReport) => r.roles.filter((x) => x.expires).length + r.certificates.filter((c) => c.active).length;
+      expect(rowsOf(full)).toBe(9); // 4 top-level + 3 delegations + the root and the releases certificates
+      expect(counts).toMatchObject({
+        firstSection: 'findings',
+        findings: report.findings.length,
+        firstFinding: 'threshold-not-met',
+        scripts: 0,
+        injected: 0,
+        full: { timelines: 1, rows: 9, dataRows: 9, windowMarks: 1, nodes: 4, skippedNodes: 1, depth2: 3, tags: 5 },
+        plain: { timelines: 1, rows: 5, dataRows: 5, windowMarks: 1, nodes: 1, skippedNodes: 0, depth2: 0, tags: 1 },
+        lightBg: 'rgb(255, 255, 255)',
+      });
+      expect(counts['tagText']).toContain('rc<b>&1');
+      writeFileSync(join(dir, 'report-light.png'), await browser.screenshot());
+      await browser.page('Emulation.setEmulatedMedia', { features: [{ name: 'prefers-color-scheme', value: 'dark' }] });
+      expect(await browser.evaluate('getComputedStyle(document.body).backgroundColor')).toBe('rgb(15, 18, 23)');
+      writeFileSync(join(dir, 'report-dark.png'), await browser.screenshot());
+      await browser.page('Emulation.setEmulatedMedia', { media: 'print', features: [{ name: 'prefers-color-scheme', value: 'dark' }] });
+      expect(await browser.evaluate('getComputedStyle(document.body).backgroundColor')).toBe('rgb(255, 255, 255)');
+      const pdf = await browser.page('Page.printToPDF', { printBackground: true });
+      writeFileSync(join(dir, 'report.pdf'), Buffer.from(pdf.data, 'base64'));
+      expect(Buffer.from(pdf.data, 'base64').subarray(0, 5).toString()).toBe('%PDF-');
+      for (const shot of ['report-light.png', 'report-dark.png']) {
+        const png = readFileSync(join(dir, shot));
+        expect(png.subarray(1, 4).toString()).toBe('PNG');
+        expect(png.readUInt32BE(16)).toBe(1280); // IHDR width
+        expect(png.readUInt32BE(20)).toBeGreaterThan(800); // the whole page, not the viewport
+      }
+      const keep = process.env['REPORT_SCREENSHOTS'];
+      if (keep) for (const f of ['report.html', 'report-light.png', 'report-dark.png', 'report.pdf']) copyFileSync(join(dir, f), join(keep, f));
+      expect(browser.consoleErrors).toEqual([]);
+      // The only request: the page itself.
+      expect(browser.requests).toEqual([pathToFileURL(page).href]);
+
+      // The detectors work: a page that fetches from the network is seen doing so, and its error reported.
+      const control = join(dir, 'control.html');
+      writeFileSync(control, '<!DOCTYPE html><img src="http://127.0.0.1:9/x.png"><script>console.error("boom")</script>');
+      await browser.navigate(pathToFileURL(control).href);
+      expect(browser.requests).toContain('http://127.0.0.1:9/x.png');
+      expect(browser.consoleErrors.some((e) => e.includes('boom'))).toBe(true);
+    } finally {
+      await browser.close();
+    }
+  }, 90_000);
 
   it('the threshold role is skipped and reported; the tag only in targets is a finding; the plain repository is clear', () => {
     const full = repoOf(report, FULL);

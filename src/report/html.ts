@@ -44,7 +44,7 @@ interface TimelineItem {
   readonly kind: string;
   readonly when: string;
   readonly secondsLeft: number;
-  readonly cls: 'expired' | 'soon' | 'ok' | 'renewed';
+  readonly cls: 'expired' | 'soon' | 'ok' | 'renewed' | 'skipped';
   readonly title: string;
 }
 
@@ -64,7 +64,7 @@ function timelineItems(repo: RepositoryReport, windowSeconds: number): TimelineI
       kind: 'role',
       when: r.expires,
       secondsLeft: r.secondsLeft,
-      cls: itemClass(r.secondsLeft, windowSeconds, r.renewedByServer === true),
+      cls: r.state === 'skipped' ? 'skipped' : itemClass(r.secondsLeft, windowSeconds, r.renewedByServer === true),
       title: `${r.role} expires ${r.expires} (${timeLeftText(r.secondsLeft)})${r.renewedByServer ? ' — renewed by the server' : ''}`,
     });
   }
@@ -237,6 +237,7 @@ th{background:var(--panel)}
 .tl-expired-zone{position:absolute;left:0;top:0;width:var(--now);height:12px;font-size:10px;line-height:12px;color:var(--crit);overflow:hidden;text-align:center}
 .tl-bar{position:absolute;top:3px;height:8px;border-radius:4px}
 .tl-mark{position:absolute;top:1px;width:12px;height:12px;margin-left:-6px;transform:rotate(45deg)}
+.tl-skipped{background:repeating-linear-gradient(45deg,var(--crit) 0 6px,transparent 6px 10px)}
 .tl-ok{background:var(--ok)}.tl-soon{background:var(--warn)}.tl-expired{background:var(--crit)}.tl-renewed{background:var(--renew)}
 .exp-ok{color:var(--ok)}.exp-soon{color:var(--warn)}.exp-expired{color:var(--crit)}
 ul.tree,ul.tree ul{list-style:none;margin:0;padding:0 0 0 26px;position:relative}
