@@ -19,7 +19,7 @@ import { envRetriever } from '../src/node/passphrase.js';
 import { NotaryRemote } from '../src/node/remote.js';
 import { RepositoryWriter } from '../src/repository/writer.js';
 import { trustReport, type RepositoryReport, type TrustReport } from '../src/index.js';
-import { parseAt, parseWindow, naturalCompare } from '../src/report/model.js';
+import { assembleReport, parseAt, parseWindow, naturalCompare, unverifiedRepositoryReport, type Finding } from '../src/report/model.js';
 import { renderReportHtml } from '../src/report/html.js';
 import { Chromium } from './support/chromium.js';
 import { runOurs } from './support/cli.js';
@@ -359,6 +359,37 @@ describe('--at moves findings', () => {
     const late = await at(PLAIN, new Date(Date.now() + (3650 - 20) * DAY));
     expect(kinds(late)).toContain('warning:certificate-expires-soon:root');
   }, 60_000);
+});
+
+describe('the model and renderers are pure', () => {
+  it('src/report/{model,html,text}.ts import only the core (no Node, no IO layers)', () => {
+    for (const f of ['model.ts', 'html.ts', 'text.ts']) {
+      const text = readFileSync(join(REPO_ROOT, 'src', 'report', f), 'utf8');
+      const imports = [...text.matchAll(/^(?:import|export)[^'"]*from\s+'([^']+)'/gm)].map((m) => m[1]!);
+      expect(imports.filter((m) => !m.startsWith('../core/') && !m.startsWith('./')), f).toEqual([]);
+      expect(imports.filter((m) => m.startsWith('./') && !['./model.js'].includes(m)), f).toEqual([]);
+    }
+  });
+
+  it('the document: unverified wins over findings, notices never count, findings ranked by severity then time left', () => {
+    const base = unverifiedRepositoryReport('b', { code: 'NOT_FOUND', message: 'nope' });
+    const at = new Date('2027-01-01T00:00:00Z');
+    const repo = (gun: string, findings: Finding[]): RepositoryReport => ({
+      ...base,
+      gun,
+      verified: true,
+      status: findings.some((f) => f.severity !== 'notice') ? 'findings' : 'clear',
+      findings,
+    });
+    const f = (severity: Finding['severity'], secondsLeft?: number): Finding => ({ severity, kind: 'expires-soon', gun: 'a', message: '', ...(secondsLeft !== undefined ? { secondsLeft } : {}) });
+    const opts = { at, warnWithinMs: DAY, generatedAt: at };
+    expect(assembleReport([repo('a', [f('notice')])], opts)).toMatchObject({ status: 'clear', exitCode: 0, counts: { notice: 1 } });
+    expect(assembleReport([repo('a', [f('notice'), f('warning', 5)])], opts)).toMatchObject({ status: 'findings', exitCode: 1 });
+    const both = assembleReport([repo('a', [f('warning', 5), f('critical', 100), f('warning', 1), f('notice', -5)]), base], opts);
+    expect(both).toMatchObject({ status: 'unverified', exitCode: 2, counts: { critical: 2, warning: 2, notice: 1 } });
+    expect(both.findings.map((x) => `${x.severity}${x.secondsLeft ?? ''}`)).toEqual(['critical100', 'critical', 'warning1', 'warning5', 'notice-5']);
+    expect(both.windowEnd).toBe('2027-01-02T00:00:00.000Z');
+  });
 });
 
 describe('parsing --at and --warn-within', () => {
