@@ -346,6 +346,34 @@ describe('--at moves findings', () => {
     expect(kinds(after).filter((k) => k.startsWith('critical'))).toEqual(['critical:expired:snapshot', 'critical:expired:targets']);
   }, 60_000);
 
+  it('a static file:// copy: nobody renews its timestamp, so its expiry is critical (and a warning in the window)', async () => {
+    const site = temp();
+    const trust = temp();
+    const payload = join(temp(), 'p');
+    writeFileSync(payload, 'static\n');
+    const gun = 'example.com/report/static';
+    // The directory's timestamp key is local: its passphrase is Docker's repository one.
+    const env = { ...PASSPHRASE_ENV, DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: 'test-repository-passphrase' };
+    for (const args of [['init', gun], ['add', gun, 'v1', payload, '-p']]) {
+      const r = await runOurs(['-s', `file://${site}`, '-d', trust, ...args], { env });
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+    }
+    const run = (extra: string[]) => runOurs(['-s', `file://${site}`, '-d', temp(), 'report', gun, '--json', ...extra]);
+    const now = await run([]);
+    const nowDoc = JSON.parse(now.stdout) as TrustReport;
+    const ts = nowDoc.repositories[0]!.roles.find((r) => r.role === 'timestamp')!;
+    expect(ts.renewedByServer).toBe(false);
+    const inWindow = ts.secondsLeft! < 30 * 86400;
+    expect(now.code).toBe(inWindow ? 1 : 0);
+    if (inWindow) expect(kinds(nowDoc.repositories[0]!)).toEqual(['warning:expires-soon:timestamp']);
+    const later = await run(['--at', new Date(new Date(ts.expires!).getTime() + DAY).toISOString()]);
+    expect(later.code).toBe(1);
+    expect(kinds((JSON.parse(later.stdout) as TrustReport).repositories[0]!)).toContain('critical:expired:timestamp');
+    // The library decides the same from the URL.
+    const lib = await trustReport({ guns: [gun], server: `file://${site}`, trustDir: temp(), at: new Date(new Date(ts.expires!).getTime() + DAY) });
+    expect(kinds(lib.repositories[0]!)).toContain('critical:expired:timestamp');
+  }, 60_000);
+
   it('past: before the root certificate was valid the workflow refuses (a finding); a few hours ago it was clear', async () => {
     const past = await at(PLAIN, new Date(Date.now() - 3 * DAY));
     expect(past.refusedAt?.code).toBe('NO_VALID_ROOT_CERTIFICATES');
