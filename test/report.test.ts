@@ -413,9 +413,9 @@ describe('the model and renderers are pure', () => {
     const opts = { at, warnWithinMs: DAY, generatedAt: at };
     expect(assembleReport([repo('a', [f('notice')])], opts)).toMatchObject({ status: 'clear', exitCode: 0, counts: { notice: 1 } });
     expect(assembleReport([repo('a', [f('notice'), f('warning', 5)])], opts)).toMatchObject({ status: 'findings', exitCode: 1 });
-    const both = assembleReport([repo('a', [f('warning', 5), f('critical', 100), f('warning', 1), f('notice', -5)]), base], opts);
-    expect(both).toMatchObject({ status: 'unverified', exitCode: 2, counts: { critical: 2, warning: 2, notice: 1 } });
-    expect(both.findings.map((x) => `${x.severity}${x.secondsLeft ?? ''}`)).toEqual(['critical100', 'critical', 'warning1', 'warning5', 'notice-5']);
+    const both = assembleReport([repo('a', [f('warning', 5), f('critical', 100), f('critical', -100), f('warning', 1), f('notice', -5)]), base], opts);
+    expect(both).toMatchObject({ status: 'unverified', exitCode: 2, counts: { critical: 3, warning: 2, notice: 1 } });
+    expect(both.findings.map((x) => `${x.severity}${x.secondsLeft ?? x.kind}`)).toEqual(['criticalunverified', 'critical-100', 'critical100', 'warning1', 'warning5', 'notice-5']);
     expect(both.windowEnd).toBe('2027-01-02T00:00:00.000Z');
   });
 });

@@ -214,6 +214,9 @@ export function timeLeftText(seconds: number): string {
 export function compareFindings(a: Finding, b: Finding): number {
   const bySeverity = SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity];
   if (bySeverity !== 0) return bySeverity;
+  // Nothing about a repository that cannot be verified can be trusted: that comes before any expiry.
+  const whole = (f: Finding) => (f.kind === 'unverified' ? 0 : f.kind === 'refused' ? 1 : 2);
+  if (whole(a) !== whole(b)) return whole(a) - whole(b);
   const al = a.secondsLeft ?? Number.POSITIVE_INFINITY;
   const bl = b.secondsLeft ?? Number.POSITIVE_INFINITY;
   if (al !== bl) return al < bl ? -1 : 1;
