@@ -473,6 +473,13 @@ describe('the CLI (the built bin, in its own process)', () => {
     expect(missing.status).toBe('unverified');
     expect(missing.repositories[1]).toMatchObject({ gun: 'example.com/report/missing', verified: false, status: 'unverified', error: { code: 'NOT_FOUND' } });
     expect(missing.findings[0]!.kind).toBe('unverified');
+    // No server at all and nothing cached: the retries' backoff must keep the process alive until the
+    // answer (an unref'd timer once ended it with Node's exit 13 and nothing printed, `list` too).
+    r = await runBin(['-s', 'http://127.0.0.1:1', '-d', join(cwd, 'empty'), 'report', PLAIN], cwd);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContain('could not verify');
+    r = await runBin(['-s', 'http://127.0.0.1:1', '-d', join(cwd, 'empty'), 'list', PLAIN], cwd);
+    expect([r.code, r.stdout]).toEqual([1, '\n* fatal: client is offline\n']);
     // Bad arguments.
     for (const args of [['report'], ['report', PLAIN, '--at', 'soon'], ['report', PLAIN, '--warn-within', '3'], ['report', PLAIN, '--bogus']]) {
       r = await runBin(['-s', server.url, '-d', join(cwd, 't'), ...args], cwd);
@@ -483,8 +490,6 @@ describe('the CLI (the built bin, in its own process)', () => {
 
   it('in-process: no server and nothing cached is exit 2; --at in the future gives exit 1 for a repository clear now', async () => {
     const cwd = temp();
-    // (In-process: the bundled bin currently ends with Node's exit 13 when the server refuses connections,
-    // for `list` as well — see the report of issue 16.)
     const down = await runOurs(['-s', 'http://127.0.0.1:1', '-d', join(cwd, 'empty'), 'report', PLAIN]);
     expect(down.code).toBe(2);
     expect(down.stdout).toContain('could not verify');
