@@ -66,6 +66,25 @@ async function setThreshold(gun: string, trustDir: string, role: string, thresho
   }
 }
 
+/** Re-signs a delegation (same content, next version) to expire in `days` days. */
+async function setDelegationExpiry(gun: string, trustDir: string, role: string, days: number): Promise<void> {
+  const keyStore = await FileKeyStore.open(trustDir, { retriever: envRetriever(PASSPHRASE_ENV), crypto });
+  const remote = new NotaryRemote({ serverUrl: server.url, gun });
+  const writer = new RepositoryWriter({ gun, remote, cache: new FileMetadataCache(trustDir, gun), keyStore, crypto });
+  try {
+    const state = await writer.loadEditable();
+    const signed = structuredClone(state.collection.roles.get(role)!);
+    bumpVersion(signed, new Date(), days);
+    const parent = state.collection.roles.get('targets')!;
+    const entry = parent.delegations!.roles!.find((r) => r.name === role)!;
+    const keys = new Map((entry.keyids ?? []).map((id) => [id, parent.delegations!.keys![id]!]));
+    const md = await signMetadata('Targets', signed, role, await writer.heldSigners(keys));
+    await writer.publish([], { presigned: new Map([[role, md.bytes!]]) });
+  } finally {
+    await remote.close();
+  }
+}
+
 beforeAll(async () => {
   server = await startServer();
   work = temp();
@@ -108,6 +127,8 @@ beforeAll(async () => {
   g(['delegation', 'add', FULL, 'targets/qa', join(keys, 'qa2.pub.pem'), '-p']);
   await setThreshold(FULL, goTrust, 'targets/qa', 2);
   g(['key', 'rotate', FULL, 'root'], 'yes\n');
+  // alice's file expires in two days: in the window now, skipped as expired from day three.
+  await setDelegationExpiry(FULL, goTrust, 'targets/alice', 2);
 
   // PLAIN: one tag in targets, nothing else.
   g(['init', PLAIN, '-p']);
@@ -195,6 +216,12 @@ describe('the report against what Go notary shows', () => {
         expect(ours.secondsLeft).toBeGreaterThan(0);
       }
     }
+    // Delegations: each trusted (or skipped) role's version and expiry as served.
+    for (const r of repoOf(report, FULL).roles.filter((x) => x.kind === 'delegation')) {
+      const md = await serverFile(FULL, r.role);
+      expect([r.version, new Date(r.expires!).getTime()], r.role).toEqual([md.version, Math.floor(new Date(md.signed.expires).getTime())]);
+    }
+    expect(repoOf(report, FULL).roles.find((r) => r.role === 'targets/alice')!.version).toBe(2);
     // The rotation: root v2, its new certificate active, the old one kept and retired.
     const full = repoOf(report, FULL);
     const root = (await serverFile(FULL, 'root')) as Metadata<'Root'>;
@@ -302,7 +329,7 @@ describe('the report against what Go notary shows', () => {
     expect(qa.skipped?.code).toBe('THRESHOLD_NOT_MET');
     expect(qa.threshold).toBe(2);
     expect(qa.signedBy?.length).toBe(1);
-    expect(kinds(full)).toEqual(['critical:threshold-not-met:targets/qa', 'warning:tag-not-in-releases:targets']);
+    expect(kinds(full)).toEqual(['critical:threshold-not-met:targets/qa', 'warning:expires-soon:targets/alice', 'warning:tag-not-in-releases:targets']);
     expect(full.findings[0]!.kind).toBe('threshold-not-met'); // most urgent first
     expect(full.findings.find((f) => f.kind === 'tag-not-in-releases')!.tag).toBe('adminonly');
     // The tree: targets → releases, alice, qa (skipped), as the parent lists them.
@@ -372,6 +399,16 @@ describe('--at moves findings', () => {
     // The library decides the same from the URL.
     const lib = await trustReport({ guns: [gun], server: `file://${site}`, trustDir: temp(), at: new Date(new Date(ts.expires!).getTime() + DAY) });
     expect(kinds(lib.repositories[0]!)).toContain('critical:expired:timestamp');
+  }, 60_000);
+
+  it('a delegation expired as of --at is skipped by the workflow and reported (its signatures no longer count)', async () => {
+    const later = await at(FULL, new Date(Date.now() + 3 * DAY));
+    const alice = later.roles.find((r) => r.role === 'targets/alice')!;
+    expect([alice.state, alice.skipped?.code, alice.expired]).toEqual(['skipped', 'EXPIRED', true]);
+    expect(new Date(later.verifiedAt!).getTime()).toBeGreaterThan(Date.now() + 2 * DAY); // as of --at itself: only a delegation lapsed
+    expect(kinds(later)).toEqual(['critical:expired:targets/alice', 'critical:threshold-not-met:targets/qa', 'warning:tag-not-in-releases:targets']);
+    expect(later.findings[0]!.kind).toBe('expired'); // already lapsed ranks before the threshold
+    expect(later.signedTags.find((t) => t.tag === 'v2')!.signers).toEqual(['Repo Admin']);
   }, 60_000);
 
   it('past: before the root certificate was valid the workflow refuses (a finding); a few hours ago it was clear', async () => {
