@@ -12,6 +12,7 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 command -v docker >/dev/null 2>&1 || need+=(docker.io)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}" >&2

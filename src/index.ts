@@ -79,3 +79,27 @@ export { evaluateRule, pinnedKeyIds, checkPinnedRoot, checkFreshness, type Trust
 export { Gate, loadPolicyFile, type Decision, type GateOptions } from './policy/gate.js';
 export { startAdmissionServer, type AdmissionServer, type AdmissionServerOptions, type AdmissionMode } from './admission/server.js';
 export { parseAdmissionReview, admissionResponse, AdmissionRequestError, type ParsedReview, type ImageSite, type ImageVerdict, type ReviewResponse } from './admission/review.js';
+// The trust report (expiry, signers, delegation trees; `notary-ts report`).
+export {
+  trustReport,
+  collectReport,
+  buildRepositoryReport,
+  unverifiedRepositoryReport,
+  assembleReport,
+  renderReportHtml,
+  renderReportText,
+  parseAt,
+  parseWindow,
+  REPORT_SCHEMA,
+  DEFAULT_WARN_WITHIN_MS,
+  type TrustReport,
+  type TrustReportOptions,
+  type RepositoryReport,
+  type RoleReport,
+  type CertificateReport,
+  type DelegationNode,
+  type SignedTag,
+  type Finding,
+  type Severity,
+  type RepositoryOpener,
+} from './report/index.js';

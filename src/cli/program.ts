@@ -45,6 +45,8 @@ export interface Command {
   readonly use: string;
   readonly short: string;
   readonly flags?: readonly FlagSpec[];
+  /** The exit code of a usage or runtime error (default 1, as Notary). */
+  readonly failureExitCode?: number;
   run(ctx: CommandContext): Promise<void>;
 }
 
@@ -187,7 +189,7 @@ export class Program {
     const fail = (message: string, code = 'INVALID_ARGUMENT'): number => {
       if (jsonRequested) io.stdout(JSON.stringify({ error: { code, message } }) + '\n');
       else io.stdout(`\n* fatal: ${message}\n`);
-      return 1;
+      return cmd?.failureExitCode ?? 1;
     };
     let parsed: { args: string[]; flags: FlagValues };
     try {

@@ -179,7 +179,9 @@ export function validationMessage(body: Uint8Array): { message: string | undefin
   return { message: VALIDATION_WORDING[name] + (msg ?? ''), codes };
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref?.());
+// Not unref'd: during a backoff nothing else may keep the process alive, and an unref'd timer let the CLI
+// end mid-retry with Node's exit 13 and no answer (a refused connection, nothing cached).
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function headerValue(h: Dispatcher.ResponseData['headers'], name: string): string | undefined {
   const v = h[name];

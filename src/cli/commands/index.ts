@@ -35,6 +35,7 @@ export const COMMAND_GROUPS: readonly LazyCommands[] = [
     paths: [['trust', 'verify'], ['admission', 'serve']],
     load: async () => (await import('./gate.js')).gateCommands,
   },
+  { paths: [['report']], load: async () => [(await import('./report.js')).reportCommand] },
 ];
 
 export function buildProgram(): Program {
