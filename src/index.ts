@@ -72,3 +72,18 @@ export {
   type HostLookup,
 } from './images/trust-settings.js';
 export { resolveRegistryCredentials, registryAuthKey, DOCKER_HUB_AUTH_KEY, type RegistryCredentialOptions } from './node/credentials.js';
+// Registry client (OCI distribution): tag → manifest digest, size, media type; and image → manifest.
+export {
+  RegistryClient,
+  RegistryError,
+  MANIFEST_MEDIA_TYPES,
+  MAX_MANIFEST_BYTES,
+  DOCKER_HUB_REGISTRY,
+  DEFAULT_REGISTRY_TIMEOUTS,
+  type RegistryClientOptions,
+  type RegistryTimeouts,
+  type ManifestDescriptor,
+  type ManifestMediaType,
+  type ResolveOptions,
+} from './registry/client.js';
+export { resolveImage, type ResolveImageOptions, type ResolvedImage } from './images/resolve.js';
