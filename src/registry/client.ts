@@ -383,22 +383,48 @@ export class RegistryClient {
     await this.ping(signal);
     const actions = options.actions && options.actions.length > 0 ? [...new Set(options.actions)].join(',') : 'pull';
     const scope = `repository:${repository}:${actions}`;
-    const url = new URL(`${this.scheme}://${this.host}/v2/${repository}/manifests/${reference}`);
+    const start = new URL(`${this.scheme}://${this.host}/v2/${repository}/manifests/${reference}`);
     const where = `${repository}:${reference}`;
-    for (let round = 0; round < 3; round++) {
+    let url = start;
+    let redirects = 0;
+    for (let round = 0; round < 3; ) {
       const auth = await this.authorization(scope, round > 0, signal);
       const headers: Record<string, string> = { accept: ACCEPT_HEADER };
-      if (auth) headers.authorization = auth;
+      // as Go's http.Client: credentials go only to the registry's own origin, never to a redirect target
+      if (auth && url.origin === start.origin) headers.authorization = auth;
       const outcome = await this.exchange({ method, url, headers, ...(signal ? { signal } : {}) }, async (res) => {
         if (res.statusCode === 401) {
           await discard(res.body);
           return { retry: this.learn(parseWwwAuthenticate(res.headers['www-authenticate'])) || round === 0 } as const;
         }
+        if ([301, 302, 303, 307, 308].includes(res.statusCode)) {
+          await discard(res.body);
+          const location = header(res.headers, 'location');
+          let next: URL | undefined;
+          try {
+            next = location ? new URL(location, url) : undefined;
+          } catch {
+            next = undefined;
+          }
+          if (!next || (next.protocol !== 'https:' && next.protocol !== 'http:')) {
+            throw new RegistryError('SERVER_ERROR', `${this.registry}/${where}: redirect without a usable Location`, res.statusCode, [], where);
+          }
+          if (next.protocol === 'http:' && url.protocol === 'https:') {
+            throw new RegistryError('SERVER_ERROR', `${this.registry}/${where}: refusing a redirect from https to http`, res.statusCode, [], where);
+          }
+          return { redirect: next } as const;
+        }
         if (res.statusCode !== 200) throw await this.statusError(res, method, where);
         return { value: method === 'HEAD' ? await this.fromHead(res, where) : await this.fromBody(res, where) } as const;
       });
       if ('value' in outcome) return outcome.value;
+      if ('redirect' in outcome) {
+        if (++redirects > 5) throw new RegistryError('SERVER_ERROR', `${this.registry}/${where}: too many redirects`, 310, [], where);
+        url = outcome.redirect!;
+        continue;
+      }
       if (!outcome.retry) break;
+      round++;
     }
     throw new RegistryError('UNAUTHORIZED', `unauthorized: access to ${repository} on ${this.registry} was denied (${actions})`, 401, [], where);
   }
