@@ -347,6 +347,22 @@ describe('a lying or broken registry', () => {
     expect((await failure(run({ timeouts: { totalMs: 600 } }))).code).toBe('TIMEOUT');
   });
 
+  it('a caller’s AbortSignal ends its wait at once, typed', async () => {
+    fake.handler = () => undefined; // never answers
+    const c = client();
+    try {
+      const ac = new AbortController();
+      const t0 = Date.now();
+      setTimeout(() => ac.abort(), 200);
+      const e = await failure(c.resolve('team/app', 'v1', { signal: ac.signal }));
+      expect(e.code).toBe('NETWORK');
+      expect(e.message).toContain('cancelled');
+      expect(Date.now() - t0).toBeLessThan(5000);
+    } finally {
+      await c.close();
+    }
+  });
+
   it('a reset connection and a refused port → NETWORK', async () => {
     fake.handler = (req) => req.socket.destroy();
     expect((await failure(run({}))).code).toBe('NETWORK');

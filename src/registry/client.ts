@@ -265,21 +265,38 @@ export class RegistryClient {
   /** `GET /v2/`: picks the scheme (https, then http for insecure registries) and learns the challenge. */
   private ping(signal: AbortSignal | undefined): Promise<void> {
     if (!this.pinged) {
-      this.pinged = this.doPing(signal).catch((err: unknown) => {
+      // shared by concurrent calls, so no one caller's signal may cancel it; each caller can stop waiting
+      this.pinged = this.doPing().catch((err: unknown) => {
         this.pinged = undefined;
         throw err;
       });
     }
-    return this.pinged;
+    const pinged = this.pinged;
+    if (!signal) return pinged;
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => reject(new RemoteError('NETWORK', `GET ${this.host}/v2/: cancelled`));
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      pinged.then(
+        () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        (err: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      );
+    });
   }
 
-  private async doPing(signal: AbortSignal | undefined): Promise<void> {
+  private async doPing(): Promise<void> {
     const schemes: ('https' | 'http')[] = this.scheme ? [this.scheme] : this.insecure ? ['https', 'http'] : ['https'];
     let lastError: unknown;
     for (const scheme of schemes) {
       const url = new URL(`${scheme}://${this.host}/v2/`);
       try {
-        const status = await this.exchange({ method: 'GET', url, headers: {}, ...(signal ? { signal } : {}) }, async (res) => {
+        const status = await this.exchange({ method: 'GET', url, headers: {} }, async (res) => {
           if (res.statusCode === 401) this.learn(parseWwwAuthenticate(res.headers['www-authenticate']));
           await discard(res.body);
           return res.statusCode;
