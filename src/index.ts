@@ -103,3 +103,18 @@ export {
   type Severity,
   type RepositoryOpener,
 } from './report/index.js';
+// Registry client (OCI distribution): tag → manifest digest, size, media type; and image → manifest.
+export {
+  RegistryClient,
+  RegistryError,
+  MANIFEST_MEDIA_TYPES,
+  MAX_MANIFEST_BYTES,
+  DOCKER_HUB_REGISTRY,
+  DEFAULT_REGISTRY_TIMEOUTS,
+  type RegistryClientOptions,
+  type RegistryTimeouts,
+  type ManifestDescriptor,
+  type ManifestMediaType,
+  type ResolveOptions,
+} from './registry/client.js';
+export { resolveImage, type ResolveImageOptions, type ResolvedImage } from './images/resolve.js';
