@@ -180,13 +180,10 @@ describe('parseNormalizedNamed (tables)', () => {
     }
   });
 
-  it('stays fast on long adversarial input', () => {
-    // each takes about a millisecond; the bound only catches catastrophic backtracking (which would take
-    // minutes), with room for a loaded machine
+  it('refuses long adversarial input (catastrophic backtracking would run into the test timeout)', () => {
+    // each takes about a millisecond; speed is measured in benchmarks, not asserted here
     const inputs = ['a-'.repeat(400) + '!', 'a.'.repeat(400) + '/', `${'a'.repeat(500)}.${'b'.repeat(400)}:`, '[' + ':'.repeat(900), 'a/'.repeat(500) + '!', `a${'-'.repeat(1000)}!`];
-    const t0 = performance.now();
     for (const s of inputs) expect(tryParseNormalizedNamed(s).ok).toBe(false);
-    expect(performance.now() - t0).toBeLessThan(10_000);
   });
 });
 
