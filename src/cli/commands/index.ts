@@ -31,6 +31,10 @@ export const COMMAND_GROUPS: readonly LazyCommands[] = [
     paths: [['delegation', 'add'], ['delegation', 'remove'], ['delegation', 'purge']],
     load: async () => (await import('./delegation.js')).delegationCommands,
   },
+  {
+    paths: [['migrate'], ['refresh-timestamp'], ['mirror'], ['audit']],
+    load: async () => (await import('./migrate.js')).migrateCommands,
+  },
 ];
 
 export function buildProgram(): Program {
