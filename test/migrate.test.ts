@@ -76,6 +76,7 @@ let source: Server;
 let dest: Server;
 const gun = 'example.com/migrate/app';
 let owner: string; // the owner's trust dir (Go-made keys)
+let ownerCopy: string; // the same, as it was before any migration (the tests below publish with `owner`)
 let pinnedOld: string; // a client that cached root v1 (before the root rotation)
 let pinned: string; // a client that cached the current source root
 let sourceList: string;
@@ -105,6 +106,8 @@ beforeAll(async () => {
   sourceList = goNotary(['-s', source.url, '-d', pinned, 'list', gun]);
   expect(sourceList).toContain('team/x');
   expect(sourceList).toContain('targets/team');
+  ownerCopy = tmp();
+  cpSync(owner, ownerCopy, { recursive: true });
 }, 240_000);
 
 afterAll(async () => {
@@ -281,6 +284,34 @@ describe('migrate to another notary-server', () => {
     const r = await runOurs(['-d', mine.trustDir, 'migrate', g, '--from', source.url, '--to', dest.url], { env: ENV });
     expect(r.code).not.toBe(0);
     expect(r.stdout + r.stderr).toMatch(/already holds trust data/);
+  }, 120_000);
+});
+
+describe('migrate --gun (the images moved registry)', () => {
+  it('publishes under the new GUN with new certificates for the same root key, to a directory and to a server', async () => {
+    const newGun = 'registry.example.com/acme/app';
+    const site = tmp();
+    const r = await runOurs(['-d', ownerCopy, 'migrate', gun, '--from', source.url, '--to', `file://${site}`, '--gun', newGun], { env: ENV });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/as registry\.example\.com\/acme\/app: root v1/);
+    expect(r.stderr).toMatch(/new root chain/);
+    const tuf = join(site, 'v2', ...newGun.split('/'), '_trust', 'tuf');
+    expect(existsSync(join(tuf, '1.root.json'))).toBe(true);
+    expect(existsSync(join(tuf, '2.root.json'))).toBe(false);
+    const web = await serveStatic(site);
+    try {
+      expect(await goAsync(['-s', web.url, '-d', tmp(), 'list', newGun])).toBe(sourceList);
+    } finally {
+      await web.close();
+    }
+    const s = await runOurs(['-d', ownerCopy, 'migrate', gun, '--from', source.url, '--to', dest.url, '--gun', newGun], { env: ENV });
+    expect(s.code, s.stdout + s.stderr).toBe(0);
+    expect(goNotary(['-s', dest.url, '-d', tmp(), 'list', newGun])).toBe(sourceList);
+    // The owner goes on publishing there with the Go client and the keys it already has.
+    const payload = join(tmp(), 'moved.txt');
+    writeFileSync(payload, 'moved\n');
+    goNotary(['-s', dest.url, '-d', ownerCopy, 'add', newGun, 'moved', payload, '-p']);
+    expect(goNotary(['-s', dest.url, '-d', tmp(), 'list', newGun])).toContain('moved');
   }, 120_000);
 });
 

@@ -28,7 +28,7 @@ import { newSnapshotSigned, newTimestampSigned, signMetadata, type MetadataSigne
 import { fromBase64, toHex } from '../core/bytes.js';
 import type { CryptoBackend } from '../core/crypto.js';
 import { KeyStoreError, NotaryError } from '../core/errors.js';
-import { generateSigningKey, publicKeyOf } from '../core/init.js';
+import { generateSigningKey, publicKeyOf, rootCertificateKey, signingKey } from '../core/init.js';
 import { canonicalKeyId, publicKeyJson, tufKeyId } from '../core/keys.js';
 import { Metadata, type KeyJson, type RootSigned } from '../core/metadata.js';
 import { DEFAULT_EXPIRY_DAYS, expiresAfterDays, isExpired } from '../core/time.js';
@@ -57,6 +57,25 @@ export interface MigrateOptions {
   readonly timestampExpiryDays?: number;
   /** Environment for the test kill switch (see layout.ts). */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Publish under another GUN (`--gun`, the images moved registry). Root certificates name the GUN, so this
+   * starts a new root chain at version 1: new certificates for the same root keys (same canonical IDs).
+   */
+  readonly newGun?: string;
+}
+
+/** The GUN at the destination. */
+function destGun(options: MigrateOptions): string {
+  return options.newGun ?? options.source.gun;
+}
+
+function renamed(options: MigrateOptions): boolean {
+  return options.newGun !== undefined && options.newGun !== options.source.gun;
+}
+
+/** Canonical IDs of a root's root-role keys (the same for every certificate of a key). */
+function rootKeyIds(root: RootSigned, crypto: CryptoBackend): string[] {
+  return [...keysOf(root, 'root').values()].map((k) => canonicalKeyId(k, crypto));
 }
 
 export interface KeyNeed {
@@ -71,6 +90,8 @@ export interface KeyNeed {
 
 export interface MigrationPlan {
   readonly gun: string;
+  /** The GUN at the destination (differs with `--gun`). */
+  readonly destinationGun: string;
   readonly from: string;
   readonly to: string;
   readonly kind: Destination['kind'];
@@ -158,8 +179,15 @@ interface DestinationState {
 }
 
 /** Is `bytes` a root signed by the source's current root keys (this migration's doing, or a later step)? */
-function signedBySource(bytes: Uint8Array, source: VerifiedSource, crypto: CryptoBackend, now: Date): boolean {
+function signedBySource(bytes: Uint8Array, options: MigrateOptions, now: Date): boolean {
+  const { source, crypto } = options;
   try {
+    if (renamed(options)) {
+      // A new chain: valid on its own under the new GUN, and certifying only the source's root keys.
+      const set = TrustedMetadataSet.bootstrap(bytes, { gun: destGun(options), crypto, clock: () => now });
+      const mine = new Set(rootKeyIds(source.root.signed, crypto));
+      return rootKeyIds(set.root.signed, crypto).every((id) => mine.has(id));
+    }
     TrustedMetadataSet.bootstrap(bytes, { gun: source.gun, crypto, clock: () => now, previousRoot: source.root });
     return true;
   } catch {
@@ -168,14 +196,14 @@ function signedBySource(bytes: Uint8Array, source: VerifiedSource, crypto: Crypt
 }
 
 async function destinationState(options: MigrateOptions, now: Date): Promise<DestinationState> {
-  const { source, destination, crypto } = options;
-  const target = source.root.version + 1;
+  const { source, destination } = options;
+  const target = renamed(options) ? 1 : source.root.version + 1;
   const versionOf = (b: Uint8Array | undefined, role: string) => (b ? Metadata.fromBytes(b, role).version : 0);
   let rootBytes: Uint8Array | undefined;
   let timestamp: Uint8Array | undefined;
   let snapshot: Uint8Array | undefined;
   if (destination.kind === 'directory') {
-    const base = tufDir(destination.dir, source.gun);
+    const base = tufDir(destination.dir, destGun(options));
     timestamp = await readLayoutFile(base, 'timestamp.json');
     // Without a timestamp nothing is published yet: whatever an interrupted run wrote is rewritten.
     if (!timestamp) return { state: 'empty', rootVersion: 0, timestampVersion: 0, snapshotVersion: 0 };
@@ -195,15 +223,16 @@ async function destinationState(options: MigrateOptions, now: Date): Promise<Des
     const digest = sha === undefined ? undefined : fromBase64(sha);
     if (meta && digest) snapshot = await remote.getRoleByChecksum('snapshot', toHex(digest), meta.length);
   }
-  if (!rootBytes || !signedBySource(rootBytes, source, crypto, now)) {
-    throw new NotaryError('INVALID_ARGUMENT', `${destination.url} already holds trust data for ${source.gun} that this migration did not write (its root is not signed by the source's root keys); delete it there first`, {
+  if (!rootBytes || !signedBySource(rootBytes, options, now)) {
+    throw new NotaryError('INVALID_ARGUMENT', `${destination.url} already holds trust data for ${destGun(options)} that this migration did not write (its root is not signed by the source's root keys); delete it there first`, {
       where: 'root',
     });
   }
   const rootVersion = versionOf(rootBytes, 'root');
   const timestampVersion = versionOf(timestamp, 'timestamp');
   const snapshotVersion = versionOf(snapshot, 'snapshot');
-  const complete = rootVersion >= target && timestampVersion > source.timestamp.version && snapshotVersion > source.snapshot.version;
+  // Under a new GUN nobody has pinned anything yet: no rollback floor to clear.
+  const complete = rootVersion >= target && (renamed(options) ? timestampVersion >= 1 : timestampVersion > source.timestamp.version && snapshotVersion > source.snapshot.version);
   return { state: complete ? 'complete' : 'partial', rootVersion, rootBytes, timestampVersion, snapshotVersion };
 }
 
@@ -215,11 +244,19 @@ export async function planMigration(options: MigrateOptions): Promise<MigrationP
   const heldIds = new Set((await keyStore.list()).map((k) => k.keyId));
   const root = source.root.signed;
   const R = source.root.version;
+  const isRenamed = renamed(options);
+  const final = isRenamed ? 1 : R + 1;
   const snapshotKeys = keysOf(root, 'snapshot');
   const ownerSnapshot = [...snapshotKeys.values()].some((k) => heldIds.has(canonicalKeyId(k, crypto)));
   const keysNeeded: KeyNeed[] = [];
   const warnings: string[] = [];
-  const rootNeed = need('root', keysOf(root, 'root'), root.roles?.['root']?.threshold ?? 1, heldIds, `signs root version ${R + 1}, which lists the new keys`, crypto);
+  const rootWhy = isRenamed
+    ? `certifies the same root key(s) for ${destGun(options)} (new certificates) and signs its root version 1`
+    : `signs root version ${R + 1}, which lists the new keys`;
+  const rootNeed = need('root', keysOf(root, 'root'), root.roles?.['root']?.threshold ?? 1, heldIds, rootWhy, crypto);
+  if (isRenamed) {
+    warnings.push(`root certificates name the GUN: under ${destGun(options)} this is a new root chain, and clients that pinned ${source.gun} must pin it anew (its root key IDs are the same: ${rootNeed.candidates.join(', ')})`);
+  }
   keysNeeded.push(rootNeed);
   if (ownerSnapshot) keysNeeded.push(need('snapshot', snapshotKeys, root.roles?.['snapshot']?.threshold ?? 1, heldIds, 'signs the snapshots at the destination (kept: you hold it)', crypto));
   const resign: string[] = [];
@@ -249,33 +286,34 @@ export async function planMigration(options: MigrateOptions): Promise<MigrationP
   if (source.unverifiableRootVersions.length > 0) {
     warnings.push(`root versions ${source.unverifiableRootVersions.map((u) => u.version).join(', ')} cannot be verified today and are not carried; clients that pinned them could not update anyway`);
   }
-  const copied = destination.kind === 'directory' ? [...source.rootChain.keys()] : [];
+  const copied = destination.kind === 'directory' && !isRenamed ? [...source.rootChain.keys()] : [];
   const reissued: number[] = [];
   const steps: string[] = [];
   if (destination.kind === 'server') {
     const from = dest.state === 'empty' ? 1 : dest.rootVersion + 1;
-    for (let v = from; v <= R + 1; v++) reissued.push(v);
-    if (reissued.length > 1 || R > 1) warnings.push(`a notary-server cannot store the source's root history; versions ${from}..${R + 1} are re-issued, signed by the current root key, so clients pinned to a root whose keys were rotated since must hold a signature from those keys (older root keys you still hold are used)`);
+    for (let v = from; v <= final; v++) reissued.push(v);
+    if (!isRenamed && (reissued.length > 1 || R > 1)) warnings.push(`a notary-server cannot store the source's root history; versions ${from}..${R + 1} are re-issued, signed by the current root key, so clients pinned to a root whose keys were rotated since must hold a signature from those keys (older root keys you still hold are used)`);
     const t = dest.state === 'empty' ? 1 : dest.timestampVersion;
-    const bumps = Math.max(0, source.timestamp.version + 1 - (t + (reissued.length - (dest.state === 'empty' ? 1 : 0))), ownerSnapshot ? 0 : source.snapshot.version + 1 - ((dest.state === 'empty' ? 1 : dest.snapshotVersion) + reissued.length - (dest.state === 'empty' ? 1 : 0)));
+    const bumps = isRenamed ? 0 : Math.max(0, source.timestamp.version + 1 - (t + (reissued.length - (dest.state === 'empty' ? 1 : 0))), ownerSnapshot ? 0 : source.snapshot.version + 1 - ((dest.state === 'empty' ? 1 : dest.snapshotVersion) + reissued.length - (dest.state === 'empty' ? 1 : 0)));
     if (dest.state === 'empty') steps.push(`upload root v1 (re-issued), ${[...source.roles.keys()].filter((r) => !omitted.some((o) => o.role === r)).join(', ')}${ownerSnapshot ? ', snapshot' : ''}`);
     if (bumps > 0 && dest.state !== 'complete') steps.push(`${bumps} empty publish(es) to carry the server's timestamp${ownerSnapshot ? '' : ' and snapshot'} versions above the source's`);
-    for (const v of reissued.filter((v) => v > 1 || dest.state !== 'empty')) steps.push(`upload root v${v}${v === R + 1 ? ' (final; also signed with older root keys held)' : ' (re-issued)'}${ownerSnapshot ? ' + snapshot' : ''}`);
+    for (const v of reissued.filter((v) => v > 1 || dest.state !== 'empty')) steps.push(`upload root v${v}${v === final ? ' (final; also signed with older root keys held)' : ' (re-issued)'}${ownerSnapshot ? ' + snapshot' : ''}`);
   } else {
-    steps.push(`write ${copied.map((v) => `${v}.root.json`).join(', ')} (verified history, byte for byte)`);
+    if (copied.length) steps.push(`write ${copied.map((v) => `${v}.root.json`).join(', ')} (verified history, byte for byte)`);
     steps.push(`write targets and delegations by checksum and name (${[...source.roles.keys()].filter((r) => !omitted.some((o) => o.role === r)).join(', ')})`);
-    steps.push(`write ${R + 1}.root.json, snapshot v${source.snapshot.version + 1}, root.json`);
+    steps.push(`write ${final}.root.json, snapshot v${source.snapshot.version + 1}, root.json`);
     steps.push(`write timestamp v${source.timestamp.version + 1} (last: the directory serves the repository from then on)`);
   }
   return {
     gun: source.gun,
+    destinationGun: destGun(options),
     from: '',
     to: destination.url,
     kind: destination.kind,
     state: dest.state,
     destinationRootVersion: dest.rootVersion,
     source: { root: R, timestamp: source.timestamp.version, snapshot: source.snapshot.version, roles: [...source.roles.keys()] },
-    newRootVersion: R + 1,
+    newRootVersion: final,
     timestampKey: destination.kind === 'server' ? 'new, generated and held by the destination server' : 'new, local (key store)',
     snapshotKey: ownerSnapshot ? 'kept (yours, local)' : destination.kind === 'server' ? 'new, generated and held by the destination server' : 'new, local (key store)',
     keysNeeded,
@@ -289,7 +327,7 @@ export async function planMigration(options: MigrateOptions): Promise<MigrationP
 
 export function describePlan(plan: MigrationPlan): string {
   const lines: string[] = [];
-  lines.push(`Migration plan for ${plan.gun}${plan.from ? ` from ${plan.from}` : ''} to ${plan.to} (${plan.kind})`);
+  lines.push(`Migration plan for ${plan.gun}${plan.from ? ` from ${plan.from}` : ''} to ${plan.to} (${plan.kind})${plan.destinationGun !== plan.gun ? ` as ${plan.destinationGun}` : ''}`);
   lines.push(`  source: root v${plan.source.root}, timestamp v${plan.source.timestamp}, snapshot v${plan.source.snapshot}; roles: ${plan.source.roles.join(', ')}`);
   lines.push(`  destination: ${plan.state}${plan.state !== 'empty' ? ` (root v${plan.destinationRootVersion})` : ''}`);
   lines.push(`  new root version: ${plan.newRootVersion}`);
@@ -335,6 +373,9 @@ export async function executeMigration(plan: MigrationPlan, options: MigrateOpti
   for (const w of plan.warnings) warn(w);
   const root = source.root.signed;
   const R = source.root.version;
+  const gun = destGun(options);
+  const isRenamed = renamed(options);
+  const final = plan.newRootVersion;
   const ownerSnapshot = plan.snapshotKey.startsWith('kept');
   const step = killSwitch(options.env);
 
@@ -366,19 +407,19 @@ export async function executeMigration(plan: MigrationPlan, options: MigrateOpti
     replace.set('timestamp', normal(await destination.remote.getKey('timestamp')));
     if (!ownerSnapshot) replace.set('snapshot', normal(await destination.remote.getKey('snapshot')));
   } else {
-    const dr = new DirectoryRemote({ dir: destination.dir, gun: source.gun, keyStore, crypto });
+    const dr = new DirectoryRemote({ dir: destination.dir, gun, keyStore, crypto });
     const ts = await dr.getKey('timestamp');
     replace.set('timestamp', ts);
     timestampSigner = await keyStore.getSigner(canonicalKeyId(ts, crypto), ts);
     if (!ownerSnapshot) {
       const sourceIds = new Set([...keysOf(root, 'snapshot').values()].map((k) => canonicalKeyId(k, crypto)));
-      const existing = (await keyStore.list()).find((k) => k.role === 'snapshot' && k.gun === source.gun && !sourceIds.has(k.keyId));
+      const existing = (await keyStore.list()).find((k) => k.role === 'snapshot' && k.gun === gun && !sourceIds.has(k.keyId));
       let pub: KeyJson;
       if (existing) {
         pub = publicKeyOf((await keyStore.getPrivateKey(existing.keyId)).privateKey); // an interrupted run made it
       } else {
         const key = generateSigningKey(crypto, 'ecdsa');
-        await keyStore.add(key.privateKey, { role: 'snapshot', gun: source.gun });
+        await keyStore.add(key.privateKey, { role: 'snapshot', gun });
         pub = key.publicKey;
       }
       replace.set('snapshot', pub);
@@ -388,29 +429,57 @@ export async function executeMigration(plan: MigrationPlan, options: MigrateOpti
   if (ownerSnapshot) snapshotSigner = await heldSigners(keyStore, keysOf(root, 'snapshot'), crypto);
 
   // Root signers: the current root role's keys, and for the final version every older root key held.
-  const rootSigners = await heldSigners(keyStore, keysOf(root, 'root'), crypto);
+  let rootSigners = await heldSigners(keyStore, keysOf(root, 'root'), crypto);
+  let rootRole: Map<string, KeyJson> | undefined;
+  if (isRenamed) {
+    // The same keys, certified for the new GUN; the old certificates (another CN) are of no use there.
+    rootRole = new Map();
+    const signers: MetadataSigner[] = [];
+    for (const key of keysOf(root, 'root').values()) {
+      const id = canonicalKeyId(key, crypto);
+      let privateKey;
+      try {
+        privateKey = (await keyStore.getPrivateKey(id)).privateKey;
+      } catch (err) {
+        if (err instanceof KeyStoreError && (err.code === 'KEY_NOT_FOUND' || err.code === 'BAD_PASSPHRASE')) continue;
+        throw err;
+      }
+      const k = signingKey(rootCertificateKey(privateKey, gun, now, crypto), privateKey, crypto);
+      rootRole.set(k.keyId, k.publicKey);
+      signers.push(k.signer);
+    }
+    rootSigners = signers;
+  }
   if (rootSigners.length < (root.roles?.['root']?.threshold ?? 1)) throw new KeyStoreError('KEY_NOT_FOUND', 'root keys could not be unlocked', { where: 'root' });
   const legacy = new Map<string, KeyJson>();
   for (const bytes of source.rootChain.values()) {
     const old = Metadata.fromBytes(bytes, 'root').signed;
     for (const [id, k] of keysOf(old, 'root')) if (!rootSigners.some((s) => s.keyId === id)) legacy.set(id, k);
   }
-  const legacySigners = legacy.size ? await heldSigners(keyStore, legacy, crypto) : [];
-  const signRoot = async (version: number) =>
-    (await signMetadata('Root', migratedRoot(root, replace, version, now, crypto), 'root', version === R + 1 ? [...rootSigners, ...legacySigners] : rootSigners)).bytes!;
+  const legacySigners = legacy.size && !isRenamed ? await heldSigners(keyStore, legacy, crypto) : [];
+  const signRoot = async (version: number) => {
+    const signed = migratedRoot(root, replace, version, now, crypto);
+    if (rootRole) {
+      signed.roles!['root'] = { keyids: [...rootRole.keys()], threshold: root.roles?.['root']?.threshold ?? 1 };
+      const used = new Set(Object.values(signed.roles!).flatMap((r) => r?.keyids ?? []));
+      for (const [id, k] of rootRole) signed.keys![id] = k;
+      for (const id of Object.keys(signed.keys!)) if (!used.has(id)) delete signed.keys![id];
+    }
+    return (await signMetadata('Root', signed, 'root', version === final ? [...rootSigners, ...legacySigners] : rootSigners)).bytes!;
+  };
   const signSnapshot = async (rootBytes: Uint8Array, version: number) =>
     (await signMetadata('Snapshot', newSnapshotSigned(new Map([['root', rootBytes], ...roles]), now, crypto, version), 'snapshot', snapshotSigner)).bytes!;
 
   if (destination.kind === 'directory') {
-    const base = tufDir(destination.dir, source.gun);
-    const rootBytes = await signRoot(R + 1);
+    const base = tufDir(destination.dir, gun);
+    const rootBytes = await signRoot(final);
     // Above the source's versions (a pinned client's rollback floor) and above anything already served here.
     const state = await destinationState(options, now);
     const snapshotBytes = await signSnapshot(rootBytes, Math.max(source.snapshot.version, state.snapshotVersion) + 1);
     const ts = newTimestampSigned(snapshotBytes, now, crypto, Math.max(source.timestamp.version, state.timestampVersion) + 1);
     ts.expires = expiresAfterDays(now, options.timestampExpiryDays ?? DEFAULT_EXPIRY_DAYS.timestamp);
     const tsBytes = (await signMetadata('Timestamp', ts, 'timestamp', [timestampSigner!])).bytes!;
-    const files = layoutFiles(new Map([...roles, ['snapshot', snapshotBytes], ['root', rootBytes]]), tsBytes, crypto, source.rootChain, R + 1);
+    const files = layoutFiles(new Map([...roles, ['snapshot', snapshotBytes], ['root', rootBytes]]), tsBytes, crypto, isRenamed ? new Map() : source.rootChain, final);
     await ensurePingable(destination.dir);
     let written = 0;
     await writeLayout(base, files, () => {
@@ -443,13 +512,13 @@ export async function executeMigration(plan: MigrationPlan, options: MigrateOpti
       rootVersion = 1;
     }
     // Advance the server's timestamp (and snapshot) versions; each remaining root step adds one more.
-    const rootSteps = R + 1 - rootVersion;
+    const rootSteps = final - rootVersion;
     const snapshotFiles = async (root: Uint8Array): Promise<Map<string, Uint8Array>> =>
       ownerSnapshot ? new Map([['snapshot', await signSnapshot(root, ++snapVersion)]]) : new Map();
-    while (tsVersion + rootSteps <= source.timestamp.version || (!ownerSnapshot && snapVersion + rootSteps <= source.snapshot.version)) {
+    while (!isRenamed && tsVersion + rootSteps <= source.timestamp.version || (!ownerSnapshot && snapVersion + rootSteps <= source.snapshot.version)) {
       await post(await snapshotFiles(rootBytes!), 'an empty update');
     }
-    for (let v = rootVersion + 1; v <= R + 1; v++) {
+    for (let v = rootVersion + 1; v <= final; v++) {
       rootBytes = await signRoot(v);
       await post(new Map([['root', rootBytes], ...(await snapshotFiles(rootBytes))]), `root v${v}`);
     }
@@ -475,13 +544,23 @@ export function destinationReader(destination: Destination, gun: string, crypto:
 export async function verifyAsPinnedClient(options: MigrateOptions): Promise<{ rootVersion: number; timestampVersion: number; snapshotVersion: number }> {
   const { source, destination, crypto } = options;
   const cache = new MemoryMetadataCache();
-  await cache.set('root', source.root.bytes!);
-  await cache.set('timestamp', source.timestamp.bytes!);
-  await cache.set('snapshot', source.snapshot.bytes!);
-  const remote = destinationReader(destination, source.gun, crypto);
-  const repo = await TrustedRepository.open({ gun: source.gun, remote, cache, crypto, ...(options.clock ? { clock: options.clock } : {}) });
+  const gun = destGun(options);
+  if (!renamed(options)) {
+    await cache.set('root', source.root.bytes!);
+    await cache.set('timestamp', source.timestamp.bytes!);
+    await cache.set('snapshot', source.snapshot.bytes!);
+  }
+  const remote = destinationReader(destination, gun, crypto);
+  const repo = await TrustedRepository.open({ gun, remote, cache, crypto, ...(options.clock ? { clock: options.clock } : {}) });
   await repo.loadAll();
   const set = repo.trusted;
+  if (renamed(options)) {
+    // No pin under a new GUN: what ties it to the source is that its root keys are the source's.
+    const mine = new Set(rootKeyIds(source.root.signed, crypto));
+    if (!rootKeyIds(set.root.signed, crypto).every((id) => mine.has(id))) {
+      throw new NotaryError('ROOT_ROTATION_FAILED', `the root at ${destination.url} for ${gun} certifies keys that are not the source's root keys`, { where: 'root' });
+    }
+  }
   for (const [name, md] of source.roles) {
     const got = set.roles.get(name);
     if (!got) throw new NotaryError('ROLE_NOT_FOUND', `${name} is missing at ${destination.url} after the migration`, { where: name });

@@ -69,11 +69,12 @@ function directoryOf(ctx: CommandContext, url: string, flagName: string): string
 
 const migrateCommand: Command = {
   path: ['migrate'],
-  use: 'migrate [ GUN ] --from URL --to URL|file://DIR',
+  use: 'migrate [ GUN ] --from URL --to URL|file://DIR [--gun NEW_GUN] [--dry-run]',
   short: 'Moves a repository to another notary server or a static directory, replacing the keys the old server held (notary-ts extension).',
   flags: [
     { name: 'from', type: 'string', description: 'The notary server the repository is on now' },
     { name: 'to', type: 'string', description: 'The notary server, or file://DIR (a directory any static file server can serve), to move it to' },
+    { name: 'gun', type: 'string', description: 'Publish under this GUN instead (the images moved registry): a new root chain for the same root keys' },
     { name: 'dry-run', type: 'bool', description: 'Print the plan (files, keys needed, new versions) and change nothing' },
     { name: 'yes', short: 'y', type: 'bool', description: 'Do not ask for confirmation' },
   ],
@@ -81,11 +82,12 @@ const migrateCommand: Command = {
     const gun = requireGun(ctx, 'migrate');
     const from = requireFlag(ctx, 'from');
     const to = requireFlag(ctx, 'to');
+    const newGun = flag(ctx, 'gun');
     const config = await ctx.config();
     const say = progress(ctx);
     const sourceRemote = await serverRemote(ctx, config, from, gun);
     const dir = directoryOfServerUrl(to, ctx.io.cwd);
-    const destRemote = dir ? undefined : await serverRemote(ctx, config, to, gun);
+    const destRemote = dir ? undefined : await serverRemote(ctx, config, to, newGun ?? gun);
     try {
       const source = await loadVerifiedSource({
         gun,
@@ -99,7 +101,7 @@ const migrateCommand: Command = {
       const destination: Destination = dir ? { kind: 'directory', url: to, dir } : { kind: 'server', url: to, remote: destRemote! };
       const store = await openKeyStore(ctx, config);
       const keyStore = signingKeyStore(store, (m) => ctx.log.warn(m));
-      const options = { source, destination, keyStore, crypto, progress: say, warn: (m: string) => ctx.log.warn(m), env: ctx.io.env };
+      const options = { source, destination, keyStore, crypto, progress: say, warn: (m: string) => ctx.log.warn(m), env: ctx.io.env, ...(newGun ? { newGun } : {}) };
       const plan = { ...(await planMigration(options)), from };
       if (ctx.flags['dry-run']) {
         if (ctx.json) ctx.print(JSON.stringify(plan) + '\n');
@@ -117,9 +119,9 @@ const migrateCommand: Command = {
       ctx.print(
         result.alreadyDone
           ? `${gun} is already migrated to ${to} (root v${result.rootVersion}); nothing to do\n`
-          : `Successfully migrated ${gun} to ${to}: root v${result.rootVersion}, timestamp v${result.timestampVersion}, snapshot v${result.snapshotVersion}\n`,
+          : `Successfully migrated ${gun} to ${to}${newGun && newGun !== gun ? ` as ${newGun}` : ''}: root v${result.rootVersion}, timestamp v${result.timestampVersion}, snapshot v${result.snapshotVersion}\n`,
       );
-      if (dir) ctx.print(`Keep it fresh: notary-ts -d ${config.trustDir} refresh-timestamp ${gun} --to ${to}  (at least every ${7} days)\n`);
+      if (dir) ctx.print(`Keep it fresh: notary-ts -d ${config.trustDir} refresh-timestamp ${newGun ?? gun} --to ${to}  (at least every 7 days)\n`);
     } finally {
       await sourceRemote.close();
       await destRemote?.close();
