@@ -220,6 +220,20 @@ describe('migrate to a directory served by a static file server', () => {
     expect(await goAsync(['-s', web.url, '-d', expired, 'list', gun])).toBe(sourceList);
   }, 60_000);
 
+  it('the owner goes on publishing into the directory with notary-ts; Go clients see it', async () => {
+    const ownerHere = tmp();
+    cpSync(owner, ownerHere, { recursive: true });
+    const payload = join(tmp(), 'later.txt');
+    writeFileSync(payload, 'later\n');
+    const r = await runOurs(['-s', `file://${site}`, '-d', ownerHere, 'add', gun, 'later', payload, '-p'], { env: ENV });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const trust = tmp();
+    cpSync(pinned, trust, { recursive: true });
+    const listed = await goAsync(['-s', web.url, '-d', trust, 'list', gun]);
+    expect(listed).toContain('later');
+    expect(listed).toContain('team/x');
+  }, 60_000);
+
   it('refresh-timestamp refuses to endorse a tampered directory', async () => {
     const copy = tmp();
     cpSync(site, copy, { recursive: true });
