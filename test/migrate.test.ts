@@ -301,6 +301,37 @@ describe('migrate to another notary-server', () => {
   }, 120_000);
 });
 
+describe('a source whose server held the snapshot key too (docker trust repositories)', () => {
+  it('gets a new snapshot key at the destination (local for a directory, the server\'s for a server); pinned Go clients follow', async () => {
+    const g = 'example.com/migrate/server-snapshot';
+    const repo = makeGoRepository(source, g);
+    goNotary(['-s', source.url, '-d', repo.trustDir, 'key', 'rotate', g, 'snapshot', '-r']);
+    // A few more server-side timestamps and snapshots, so the destination has versions to catch up with.
+    for (let i = 0; i < 3; i++) goNotary(['-s', source.url, '-d', repo.trustDir, 'witness', g, 'targets', '-p']);
+    const client = tmp();
+    const listed = goNotary(['-s', source.url, '-d', client, 'list', g]);
+    const site = tmp();
+    const dry = await runOurs(['-d', repo.trustDir, 'migrate', g, '--from', source.url, '--to', `file://${site}`, '--dry-run'], { env: ENV });
+    expect(dry.stdout).toMatch(/snapshot key: new, local/);
+    expect(dry.stdout).not.toMatch(/^ {4}snapshot:/m); // no snapshot passphrase asked for: the key is new
+    const toDir = await runOurs(['-d', repo.trustDir, 'migrate', g, '--from', source.url, '--to', `file://${site}`], { env: ENV });
+    expect(toDir.code, toDir.stdout + toDir.stderr).toBe(0);
+    const toServer = await runOurs(['-d', repo.trustDir, 'migrate', g, '--from', source.url, '--to', dest.url], { env: ENV });
+    expect(toServer.code, toServer.stdout + toServer.stderr).toBe(0);
+    expect(toServer.stderr).toMatch(/snapshot key: new, generated and held by the destination server/);
+    const web = await serveStatic(site);
+    try {
+      for (const url of [web.url, dest.url]) {
+        const trust = tmp();
+        cpSync(client, trust, { recursive: true });
+        expect(await goAsync(['-s', url, '-d', trust, 'list', g])).toBe(listed);
+      }
+    } finally {
+      await web.close();
+    }
+  }, 180_000);
+});
+
 describe('migrate --gun (the images moved registry)', () => {
   it('publishes under the new GUN with new certificates for the same root key, to a directory and to a server', async () => {
     const newGun = 'registry.example.com/acme/app';
