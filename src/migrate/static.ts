@@ -199,14 +199,31 @@ export async function mirrorRepository(options: MirrorOptions): Promise<{ source
  * Opens a mirror for an audit: verified as of `asOf` (default: when the mirror was taken). The caller must
  * say so to its user — this is what the repository said then, not a statement about now.
  */
-export async function openMirror(options: { dir: string; gun: string; crypto: CryptoBackend; asOf?: Date; pinnedRoot?: Uint8Array }): Promise<{ repo: TrustedRepository; asOf: Date; record: MirrorRecord | undefined }> {
+export async function openMirror(options: {
+  dir: string;
+  gun: string;
+  crypto: CryptoBackend;
+  asOf?: Date;
+  pinnedRoot?: Uint8Array;
+}): Promise<{ repo: TrustedRepository; asOf: Date; record: MirrorRecord | undefined; pinUsed: boolean }> {
   const record = await readMirrorRecord(options.dir, options.gun);
   const asOf = options.asOf ?? (record ? new Date(record.verifiedAt) : undefined);
   if (!asOf || Number.isNaN(asOf.getTime())) {
     throw new NotaryError('INVALID_ARGUMENT', `${options.dir} holds no mirror record for ${options.gun}; give the time to verify at (--as-of)`, { where: options.dir });
   }
   const cache = new MemoryMetadataCache();
-  if (options.pinnedRoot) await cache.set('root', options.pinnedRoot);
-  const repo = await TrustedRepository.open({ gun: options.gun, remote: new DirectoryRemote({ dir: options.dir, gun: options.gun, crypto: options.crypto }), cache, crypto: options.crypto, clock: () => asOf });
-  return { repo, asOf, record };
+  const remote = new DirectoryRemote({ dir: options.dir, gun: options.gun, crypto: options.crypto });
+  // A pin newer than the mirror (the auditor has followed the repository since) cannot vouch for an older
+  // copy: the mirror is then judged on its own root, and the caller says so.
+  let pinUsed = false;
+  if (options.pinnedRoot) {
+    const mirrored = await remote.getRoot().then((b) => Metadata.fromBytes(b, 'root').version, () => undefined);
+    const pinned = Metadata.fromBytes(options.pinnedRoot, 'root').version;
+    if (mirrored === undefined || pinned <= mirrored) {
+      await cache.set('root', options.pinnedRoot);
+      pinUsed = true;
+    }
+  }
+  const repo = await TrustedRepository.open({ gun: options.gun, remote, cache, crypto: options.crypto, clock: () => asOf });
+  return { repo, asOf, record, pinUsed };
 }

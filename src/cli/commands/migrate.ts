@@ -205,7 +205,9 @@ const auditCommand: Command = {
     const asOf = asOfText ? new Date(asOfText) : undefined;
     if (asOf && Number.isNaN(asOf.getTime())) throw new CliError(`--as-of ${asOfText} is not a time (RFC 3339, e.g. 2026-12-01T00:00:00Z)`);
     const config = await ctx.config();
-    const { repo, asOf: at, record } = await openMirror({ dir, gun, crypto, ...(asOf ? { asOf } : {}), pinnedRoot: await new FileMetadataCache(config.trustDir, gun).get('root') });
+    const pinnedRoot = await new FileMetadataCache(config.trustDir, gun).get('root');
+    const { repo, asOf: at, record, pinUsed } = await openMirror({ dir, gun, crypto, ...(asOf ? { asOf } : {}), ...(pinnedRoot ? { pinnedRoot } : {}) });
+    if (!pinUsed) ctx.io.stderr(`WARNING: ${pinnedRoot ? 'your cached root is newer than the mirror' : 'no root of this repository is cached in the trust directory'}; the mirror is verified against its own root (trust on first use)\n`);
     ctx.io.stderr(
       `WARNING: verified as of ${at.toISOString()}${record && !asOf ? ` (when this mirror of ${record.from} was taken)` : ''}, not now: ` +
         'signatures, thresholds and hashes are checked, but expiry is judged at that time, and anything revoked or re-signed since is not known here.\n',
