@@ -14,6 +14,12 @@ import { DirectoryRemote } from '../src/node/directory-remote.js';
 import { NotaryRemote } from '../src/node/remote.js';
 import { TrustedRepository, type MetadataRemote } from '../src/repository/reader.js';
 import { NotaryError } from '../src/core/errors.js';
+import { signMetadata } from '../src/core/build.js';
+import { canonicalKeyId } from '../src/core/keys.js';
+import { Metadata } from '../src/core/metadata.js';
+import { formatGoTime, goTimeFromDate } from '../src/core/time.js';
+import { FileKeyStore } from '../src/node/keystore.js';
+import { envRetriever } from '../src/node/passphrase.js';
 import { runNotary, runOurs } from './support/cli.js';
 import { PASSPHRASE_ENV, goNotary, makeGoRepository, startServer, tempDir, type Server } from './support/go-repo.js';
 
@@ -330,6 +336,46 @@ describe('a source whose server held the snapshot key too (docker trust reposito
       await web.close();
     }
   }, 180_000);
+});
+
+describe('a delegation that expired at the source', () => {
+  it('is re-signed with the owner\'s key at the destination (clients skip it at the source, see it after)', async () => {
+    const g = 'example.com/migrate/expiring';
+    const repo = makeGoRepository(source, g);
+    goNotary(['-s', source.url, '-d', repo.trustDir, 'key', 'rotate', g, 'snapshot', '-r']);
+    // targets/qa, re-signed by its own key to expire in a few seconds (the server makes the snapshot).
+    const remote = new NotaryRemote({ serverUrl: source.url, gun: g });
+    try {
+      const qa = Metadata.fromBytes(await remote.getRole('targets/qa', 1 << 20), 'targets/qa');
+      const targets = Metadata.fromBytes(await remote.getRole('targets', 1 << 20), 'targets');
+      const entry = targets.signed.delegations!.roles!.find((r) => r.name === 'targets/qa')!;
+      const pub = targets.signed.delegations!.keys![entry.keyids![0]!]!;
+      const store = await FileKeyStore.open(repo.trustDir, { retriever: envRetriever(ENV), crypto });
+      const signed = structuredClone(qa.signed);
+      signed.version += 1;
+      signed.expires = formatGoTime(goTimeFromDate(Date.now() + 6000)); // Go's form: the server re-serialises it
+      const md = await signMetadata('Targets', signed, 'targets/qa', [await store.getSigner(canonicalKeyId(pub, crypto), pub)]);
+      await remote.publish(new Map([['targets/qa', md.bytes!]]));
+    } finally {
+      await remote.close();
+    }
+    await new Promise((r) => setTimeout(r, 7000));
+    const atSource = goNotary(['-s', source.url, '-d', tmp(), 'list', g]);
+    expect(atSource).not.toContain('qa/x');
+    const site = tmp();
+    const r = await runOurs(['-d', repo.trustDir, 'migrate', g, '--from', source.url, '--to', `file://${site}`], { env: ENV });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/re-signed \(expired\): targets\/qa/);
+    expect(r.stderr).toMatch(/targets\/qa: 1 of [0-9a-f]{64} — held/);
+    const web = await serveStatic(site);
+    try {
+      const listed = await goAsync(['-s', web.url, '-d', tmp(), 'list', g]);
+      expect(listed).toContain('qa/x');
+      expect(listed).toContain('shared/s');
+    } finally {
+      await web.close();
+    }
+  }, 120_000);
 });
 
 describe('migrate --gun (the images moved registry)', () => {
