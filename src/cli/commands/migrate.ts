@@ -76,7 +76,6 @@ const migrateCommand: Command = {
     { name: 'to', type: 'string', description: 'The notary server, or file://DIR (a directory any static file server can serve), to move it to' },
     { name: 'gun', type: 'string', description: 'Publish under this GUN instead (the images moved registry): a new root chain for the same root keys' },
     { name: 'dry-run', type: 'bool', description: 'Print the plan (files, keys needed, new versions) and change nothing' },
-    { name: 'yes', short: 'y', type: 'bool', description: 'Do not ask for confirmation' },
   ],
   async run(ctx) {
     const gun = requireGun(ctx, 'migrate');
