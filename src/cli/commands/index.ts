@@ -36,6 +36,7 @@ export const COMMAND_GROUPS: readonly LazyCommands[] = [
     load: async () => (await import('./gate.js')).gateCommands,
   },
   { paths: [['report']], load: async () => [(await import('./report.js')).reportCommand] },
+  {
     paths: [['migrate'], ['refresh-timestamp'], ['mirror'], ['audit']],
     load: async () => (await import('./migrate.js')).migrateCommands,
   },
