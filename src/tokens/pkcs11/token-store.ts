@@ -165,6 +165,9 @@ export class Pkcs11KeyStore implements KeyStore {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // After a timeout the module still runs the abandoned C_Sign on a worker thread: finalizing or unloading
+    // it now would pull the code from under that thread. The process exit cleans up instead.
+    if (this.broken?.code === 'TOKEN_TIMEOUT') return;
     for (const step of [() => this.p11.C_CloseSession(this.session), () => this.p11.C_Finalize(), () => this.p11.close()]) {
       try {
         step();
