@@ -21,7 +21,7 @@ import { isDelegationName, newVerifyContext, parentRole, verifyThreshold } from 
 import type { MetadataCache } from '../node/cache.js';
 import type { KeyStore } from '../node/keystore.js';
 import { applyChanges, type EditableCollection } from './apply.js';
-import { keyHandleOf, newKeyIn, publicKeyJsonOf, rootCertificateOf, signerOf } from './key-handles.js';
+import { keyHandleOf, newKeyIn, publicKeyJsonOf, rootCertificateOf, signerOf } from '../node/key-handles.js';
 import { rootRoleChange, type Change } from './changelist.js';
 import { TrustedRepository, type MetadataRemote, type ReaderLogger } from './reader.js';
 

@@ -10,7 +10,7 @@ import type { PublicKeyLike } from '../../core/keys.js';
 import { isDelegationName } from '../../core/verify.js';
 import { nodeCryptoBackend } from '../../crypto/node.js';
 import { compareKeyInfo, type KeyHandle, type KeyInfo, type KeyStore } from '../../node/keystore.js';
-import { keyHandleOf } from '../../repository/key-handles.js';
+import { keyHandleOf } from '../../node/key-handles.js';
 import type { KeyLayout } from './config.js';
 import type { Pkcs11KeyStore } from './token-store.js';
 

@@ -34,7 +34,7 @@ import { assembleCertificate, buildNotaryRootTbs, encodeSpki, parseCertificate, 
 import { isDelegationName } from '../../core/verify.js';
 import { nodeCryptoBackend } from '../../crypto/node.js';
 import { compareKeyInfo, storedGun, type KeyHandle, type KeyInfo, type KeyStore } from '../../node/keystore.js';
-import { publicKeyJsonOf } from '../../repository/key-handles.js';
+import { publicKeyJsonOf } from '../../node/key-handles.js';
 import { loadPkcs11js, type Pkcs11Binding } from './loader.js';
 
 type Handle = Buffer;

@@ -11,7 +11,7 @@ import { rootCertificateKeyWith } from '../core/init.js';
 import { publicKeyJson, signingMethodFor, tufKeyId } from '../core/keys.js';
 import type { KeyJson } from '../core/metadata.js';
 import { encodeSpki } from '../core/x509.js';
-import type { KeyHandle, KeyStore } from '../node/keystore.js';
+import type { KeyHandle, KeyStore } from './keystore.js';
 
 export async function keyHandleOf(keyStore: KeyStore, keyId: string, crypto: CryptoBackend): Promise<KeyHandle> {
   if (keyStore.keyHandle) return keyStore.keyHandle(keyId);
