@@ -185,6 +185,19 @@ describe('a delegation key on the token', () => {
     expect(goList(gun, goDir)).toMatch(/built-by-ci\s+\S+\s+\d+\s+targets\/ci/);
     expect(goNotary(['-s', server.url, '-d', goDir, 'delegation', 'list', gun])).toContain(keyId);
 
+    // An RSA key made on the token (rsapss signatures), and a software key moved onto the token.
+    ok(await ours(trustDir, ['key', 'generate', 'rsa', '--pkcs11', '-r', 'targets/rsa', '-o', join(trustDir, 'rsa')]), 'generate rsa');
+    ok(await ours(trustDir, ['delegation', 'add', gun, 'targets/rsa', join(trustDir, 'rsa.pem'), '--all-paths', '-p']), 'delegation add rsa');
+    ok(await ours(trustDir, ['add', gun, 'rsa-signed', payload(trustDir), '-r', 'targets/rsa', '-p']), 'add -r targets/rsa');
+    ok(await plain(trustDir, ['key', 'generate', '-r', 'targets/qa', '-o', join(trustDir, 'qa')]), 'software key');
+    ok(await ours(trustDir, ['key', 'import', '--pkcs11', join(trustDir, 'qa-key.pem')]), 'import onto the token');
+    expect((await keyList(trustDir)).find((k) => k.role === 'targets/qa')?.location).toBe(hsm.label);
+    ok(await ours(trustDir, ['delegation', 'add', gun, 'targets/qa', join(trustDir, 'qa.pem'), '--all-paths', '-p']), 'delegation add qa');
+    ok(await ours(trustDir, ['add', gun, 'qa-signed', payload(trustDir), '-r', 'targets/qa', '-p']), 'add -r targets/qa');
+    const all = goList(gun, temp());
+    expect(all).toMatch(/rsa-signed\s+\S+\s+\d+\s+targets\/rsa/);
+    expect(all).toMatch(/qa-signed\s+\S+\s+\d+\s+targets\/qa/);
+
     // The key cannot be exported (it never left the token); key remove deletes it from the token.
     const exp = await ours(trustDir, ['key', 'export', '--key', keyId]);
     expect(exp.code).toBe(1);
@@ -206,11 +219,21 @@ describe("Go notary's YubiKey code path on the same token", () => {
     ok(await ours(trustDir, ['add', gun, 'ours', payload(trustDir), '-p']), 'add');
     const rootId = (await keyList(trustDir)).find((k) => k.role === 'root' && k.location === hsm.label)!.keyId;
 
+    // Go's own layout as an option: a software key in a PIV slot (CKA_ID 0..3) plus an encrypted backup.
+    const layoutDir = temp();
+    const gen = await ours(layoutDir, ['key', 'generate', '--pkcs11', '-r', 'root'], { NOTARY_PKCS11_LAYOUT: 'yubikey' });
+    ok(gen, 'generate in the yubikey layout');
+    const layoutId = /keyID: ([0-9a-f]{64})/.exec(gen.stdout)![1]!;
+    expect(fileKeyRoles(layoutDir)).toEqual(['root']);
+
     symlinkSync(SOFTHSM_MODULE, link);
     try {
       const goEnv = { SOFTHSM2_CONF: hsm.conf };
       const listed = goNotary(['-s', server.url, '-d', trustDir, 'key', 'list'], goEnv);
       expect(listed).toMatch(new RegExp(`root\\s+${rootId}\\s+yubikey`));
+      const layoutListed = goNotary(['-s', server.url, '-d', layoutDir, 'key', 'list'], goEnv);
+      expect(layoutListed).toMatch(new RegExp(`root\\s+${layoutId}\\s+yubikey`));
+      expect(layoutListed).toMatch(new RegExp(`root\\s+${layoutId}\\s+\\S*${layoutDir.slice(-8)}/private`));
       // Go re-signs root with our token key (a targets key rotation) from its own trust dir.
       // (from our trust dir: Go reads our snapshot key file and our cached metadata as they are)
       goNotary(['-s', server.url, '-d', trustDir, 'key', 'rotate', gun, 'targets'], goEnv);

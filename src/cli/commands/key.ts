@@ -272,9 +272,18 @@ async function tokenFor(ctx: CommandContext, required: boolean): Promise<Pkcs11K
 
 /** `key generate [ecdsa|rsa] --pkcs11 --role R [-o PREFIX]`: made on the token, non-extractable. */
 async function generateOnToken(ctx: CommandContext, algorithm: 'ecdsa' | 'rsa', role: string, output: string): Promise<void> {
-  const token = (await tokenFor(ctx, true))!;
+  const { openToken } = await import('../pkcs11.js');
+  const { token, settings } = openToken(ctx, await ctx.config(), true)!;
   try {
-    const keyId = await token.generateKey({ role, gun: '', algorithm });
+    let keyId: string;
+    if (settings.layout === 'yubikey') {
+      // Go's YubiKey layout: made in software, imported into a PIV slot, an encrypted backup in the trust dir.
+      if (algorithm !== 'ecdsa') throw new CliError('the yubikey layout holds ECDSA keys only');
+      const files = await openStore(ctx);
+      keyId = await new TokenAwareKeyStore(files, token, { roles: new Set([role]), layout: 'yubikey' }).generateKey({ role, gun: '' });
+    } else {
+      keyId = await token.generateKey({ role, gun: '', algorithm });
+    }
     if (output !== '') {
       const handle = await token.keyHandle(keyId);
       const spki = encodeSpki({ ...handle.publicKey, spki: new Uint8Array(0) } as typeof handle.publicKey);

@@ -393,7 +393,11 @@ export class Pkcs11KeyStore implements KeyStore {
 
   /** Signs `message` with Notary's `method`; the signature is verified in software before it is returned. */
   async sign(keyId: string, method: SignatureMethod, message: Uint8Array): Promise<Uint8Array> {
-    const k = this.key(keyId);
+    return this.signWith(this.key(keyId), method, message);
+  }
+
+  private async signWith(k: TokenKeyInfo, method: SignatureMethod, message: Uint8Array): Promise<Uint8Array> {
+    const keyId = k.keyId;
     const digest = createHash('sha256').update(message).digest();
     let sig: Uint8Array;
     if (method === 'ecdsa' && k.publicKey.kind === 'ecdsa') {
@@ -441,7 +445,7 @@ export class Pkcs11KeyStore implements KeyStore {
     const serial = BigInt('0x' + Buffer.from(this.crypto.randomBytes(16)).toString('hex'));
     const publicKey = { ...k.publicKey, spki: new Uint8Array(0) } as PublicKeyMaterial;
     const tbs = buildNotaryRootTbs({ gun: k.role, publicKey, notBefore: now, notAfter: new Date(now.getTime() + 3650 * 86_400_000), serialNumber: serial, hash: 'sha256' });
-    const sig = k.publicKey.kind === 'ecdsa' ? await this.sign(k.keyId, 'ecdsa', tbs) : await this.signPkcs1(k, tbs);
+    const sig = k.publicKey.kind === 'ecdsa' ? await this.signWith(k, 'ecdsa', tbs) : await this.signPkcs1(k, tbs);
     const der = assembleCertificate(tbs, publicKey, 'sha256', sig);
     const { lib } = this;
     this.call('C_CreateObject', () =>
@@ -579,8 +583,10 @@ export class Pkcs11KeyStore implements KeyStore {
           { type: lib.CKA_EC_POINT, value: ecPointDer },
         ] as never),
       );
-      const k = this.afterCreate(objectId, info.role, info.gun);
-      await this.storeRoleCertificate({ ...k, role: info.role }, options.yubikeySlot ? info.role : label);
+      // Read from what we wrote: in Go's layout the objects carry no label, and the role comes with the certificate.
+      const publicKey: PublicKeyMaterial = { kind: 'ecdsa', curve: 'P-256', point: privateKey.point, spki: new Uint8Array(0) };
+      const k: TokenKeyInfo = { keyId, role: info.role, gun: storedGun(info.role, info.gun), location: this.location, objectId: objectId.toString('hex'), publicKey };
+      await this.storeRoleCertificate(k, options.yubikeySlot ? info.role : label);
       this.cache = undefined;
       return keyId;
     } catch (err) {
