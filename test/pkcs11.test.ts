@@ -14,6 +14,9 @@ import { resolvePkcs11Settings, GO_YUBIKEY_MODULE_PATHS } from '../src/tokens/pk
 import { Pkcs11KeyStore } from '../src/tokens/pkcs11/token-store.js';
 import { nodeCryptoBackend as crypto } from '../src/crypto/node.js';
 import { NotaryRemote } from '../src/node/remote.js';
+import { FileKeyStore } from '../src/node/keystore.js';
+import { encodePublicKeyPem } from '../src/node/keyfile.js';
+import { envRetriever } from '../src/node/passphrase.js';
 import { PASSPHRASE_ENV, goNotary, startServer, tempDir, type Server } from './support/go-repo.js';
 import { createSoftHsm, SOFTHSM_MODULE, USER_PIN, type SoftHsm } from './support/softhsm.js';
 
@@ -185,6 +188,11 @@ describe('a delegation key on the token', () => {
     expect(goList(gun, goDir)).toMatch(/built-by-ci\s+\S+\s+\d+\s+targets\/ci/);
     expect(goNotary(['-s', server.url, '-d', goDir, 'delegation', 'list', gun])).toContain(keyId);
 
+    // witness re-signs the role with the token key.
+    const witnessed = await ours(trustDir, ['witness', gun, 'targets/ci', '-p']);
+    ok(witnessed, 'witness');
+    expect(goList(gun, temp())).toMatch(/built-by-ci\s+\S+\s+\d+\s+targets\/ci/);
+
     // An RSA key made on the token (rsapss signatures), and a software key moved onto the token.
     ok(await ours(trustDir, ['key', 'generate', 'rsa', '--pkcs11', '-r', 'targets/rsa', '-o', join(trustDir, 'rsa')]), 'generate rsa');
     ok(await ours(trustDir, ['delegation', 'add', gun, 'targets/rsa', join(trustDir, 'rsa.pem'), '--all-paths', '-p']), 'delegation add rsa');
@@ -206,6 +214,36 @@ describe('a delegation key on the token', () => {
     ok(rm, 'key remove');
     expect(rm.stdout).toContain(`(role targets/ci) from ${hsm.label}`);
     expect((await keyList(trustDir)).some((k) => k.keyId === keyId)).toBe(false);
+  }, 120_000);
+});
+
+describe('co-signing with a token key', () => {
+  it('threshold 2: one key on the token (prepare), one in another trust dir (sign); Go lists the co-signed target', async () => {
+    const gun = 'example.com/p11/cosign';
+    const role = 'targets/rel';
+    const dirA = temp();
+    const dirB = temp();
+    ok(await ours(dirA, ['init', gun, '-p']), 'init');
+    const genA = await ours(dirA, ['key', 'generate', '--pkcs11', '-r', role, '-o', join(dirA, 'a')]);
+    ok(genA, 'token key');
+    const idA = /keyID: ([0-9a-f]{64})/.exec(genA.stdout)![1]!;
+    // B's key: in B's trust dir, as `notary key generate -r targets/rel` would keep it.
+    const keyB = crypto.generateKey('ecdsa');
+    const storeB = await FileKeyStore.open(dirB, { retriever: envRetriever(PASSPHRASE_ENV), crypto });
+    await storeB.add(keyB, { role });
+    writeFileSync(join(dirB, 'b.pem'), encodePublicKeyPem(keyB, role));
+    ok(await ours(dirA, ['delegation', 'add', gun, role, join(dirA, 'a.pem'), join(dirB, 'b.pem'), '--all-paths', '--threshold', '2', '-p']), 'delegation add');
+    ok(await ours(dirA, ['add', gun, 'rel-1', payload(dirA), '-r', role]), 'stage');
+    const pending = join(dirA, 'pending.json');
+    const prepared = await ours(dirA, ['--json', 'cosign', 'prepare', gun, role, pending]);
+    ok(prepared, 'prepare');
+    expect(JSON.parse(prepared.stdout)).toMatchObject({ signedBy: [expect.any(String)], complete: false });
+    const signed = await plain(dirB, ['cosign', 'sign', gun, role, pending]);
+    ok(signed, 'sign');
+    expect(signed.stdout).toContain('Signatures: 2 of 2 needed (complete)');
+    ok(await ours(dirA, ['cosign', 'publish', gun, role, pending]), 'publish');
+    expect(goList(gun, temp())).toMatch(/rel-1\s+\S+\s+\d+\s+targets\/rel/);
+    expect(goNotary(['-s', server.url, '-d', temp(), 'delegation', 'list', gun])).toContain(idA);
   }, 120_000);
 });
 
