@@ -414,6 +414,17 @@ describe('settings', () => {
       expect(await store.isExtractable(keyId)).toBe(false);
       await expect(store.getPrivateKey(keyId)).rejects.toMatchObject({ code: 'KEY_NOT_EXTRACTABLE' });
       expect(await store.remove(keyId)).toBe(true);
+
+      // Ed25519 where the token supports it (SoftHSM 2.6 does): pure EdDSA over the message, Notary's `eddsa`.
+      const edId = await store.generateKey({ role: 'targets/ed', gun: '', algorithm: 'ed25519' });
+      const signer = await store.getSigner(edId);
+      expect(signer.method).toBe('eddsa');
+      const edSig = await signer.sign(message);
+      const edKey = await store.keyHandle(edId);
+      expect(edKey.publicKey.kind).toBe('ed25519');
+      expect(crypto.verify('eddsa', edKey.publicKey, message, edSig)).toBe(true);
+      expect((await store.list()).find((k) => k.keyId === edId)).toMatchObject({ role: 'targets/ed', location: hsm.label });
+      expect(await store.remove(edId)).toBe(true);
     } finally {
       store.close();
     }

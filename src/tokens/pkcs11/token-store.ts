@@ -41,6 +41,12 @@ type Handle = Buffer;
 
 /** P-256's OID as CKA_EC_PARAMS (DER). */
 const P256_PARAMS = Buffer.from('06082a8648ce3d030107', 'hex');
+/** PKCS#11 3.0 Ed25519 (not in pkcs11js's constants): CKK_EC_EDWARDS, its key-pair generation and CKM_EDDSA. */
+const CKK_EC_EDWARDS = 0x40;
+const CKM_EC_EDWARDS_KEY_PAIR_GEN = 0x1055;
+const CKM_EDDSA = 0x1057;
+/** id-Ed25519 (1.3.101.112) as CKA_EC_PARAMS. */
+const ED25519_PARAMS = Buffer.from('06032b6570', 'hex');
 /** Go's YubiKey PIV slots in its order of preference (9c, 9e, 9d, 9a). */
 const YUBIKEY_SLOT_IDS = [2, 1, 3, 0];
 const TOUCH_PROMPT_AFTER_MS = 1000;
@@ -84,6 +90,12 @@ function slotNumber(h: Handle): bigint {
 function ecPoint(value: Buffer): Uint8Array {
   if (value.length === 65 && value[0] === 0x04) return new Uint8Array(value);
   return readOctetString(parseDer(new Uint8Array(value)));
+}
+
+/** The key as a backend verifies it (ECDSA and RSA with their SPKI). */
+function withSpki(key: PublicKeyMaterial): PublicKeyMaterial {
+  if (key.kind === 'ed25519') return key;
+  return { ...key, spki: encodeSpki({ ...key, spki: new Uint8Array(0) } as PublicKeyMaterial) } as PublicKeyMaterial;
 }
 
 export class Pkcs11KeyStore implements KeyStore {
@@ -276,6 +288,9 @@ export class Pkcs11KeyStore implements KeyStore {
         const keyType = a.get(lib.CKA_KEY_TYPE)?.readUIntLE(0, Math.min(6, a.get(lib.CKA_KEY_TYPE)!.length));
         if (keyType === lib.CKK_EC && a.get(lib.CKA_EC_PARAMS)?.equals(P256_PARAMS) && a.get(lib.CKA_EC_POINT)) {
           e.publicKey = { kind: 'ecdsa', curve: 'P-256', point: ecPoint(a.get(lib.CKA_EC_POINT)!), spki: new Uint8Array(0) };
+        } else if (keyType === CKK_EC_EDWARDS && a.get(lib.CKA_EC_POINT)) {
+          const raw = ecPoint(a.get(lib.CKA_EC_POINT)!);
+          if (raw.length === 32) e.publicKey = { kind: 'ed25519', raw };
         } else if (keyType === lib.CKK_RSA && a.get(lib.CKA_MODULUS) && a.get(lib.CKA_PUBLIC_EXPONENT)) {
           const strip = (b: Buffer) => new Uint8Array(b.subarray(b.findIndex((x) => x !== 0)));
           e.publicKey = { kind: 'rsa', n: strip(a.get(lib.CKA_MODULUS)!), e: strip(a.get(lib.CKA_PUBLIC_EXPONENT)!), spki: new Uint8Array(0) };
@@ -306,7 +321,7 @@ export class Pkcs11KeyStore implements KeyStore {
       const m = e.label ? /^notary (\S+)(?: (\S+))?$/.exec(e.label) : null;
       const role = m ? m[1]! : e.certRole;
       const publicKey = e.publicKey ?? e.certKey;
-      if (!role || !publicKey || publicKey.kind === 'ed25519') continue;
+      if (!role || !publicKey) continue;
       const keyId = canonicalKeyId(publicKeyJsonOf(publicKey), this.crypto);
       out.push({ keyId, role, gun: storedGun(role, m?.[2]), location: this.location, objectId, publicKey });
     }
@@ -405,10 +420,12 @@ export class Pkcs11KeyStore implements KeyStore {
     } else if (method === 'rsapss' && k.publicKey.kind === 'rsa') {
       const parameter = { type: this.lib.CK_PARAMS_RSA_PSS, hashAlg: this.lib.CKM_SHA256, mgf: this.lib.CKG_MGF1_SHA256, saltLen: 32 };
       sig = await this.rawSign(k, { mechanism: this.lib.CKM_RSA_PKCS_PSS, parameter }, digest, k.publicKey.n.length);
+    } else if (method === 'eddsa' && k.publicKey.kind === 'ed25519') {
+      sig = await this.rawSign(k, { mechanism: CKM_EDDSA }, Buffer.from(message), 64); // pure Ed25519: the message itself
     } else {
       throw new KeyError('UNSUPPORTED_ALGORITHM', `key ${keyId} on token ${this.location} cannot sign with ${method}`, { where: keyId });
     }
-    if (!this.crypto.verify(method, { ...k.publicKey, spki: encodeSpki({ ...k.publicKey, spki: new Uint8Array(0) } as PublicKeyMaterial) } as PublicKeyMaterial, message, sig)) {
+    if (!this.crypto.verify(method, withSpki(k.publicKey), message, sig)) {
       throw new TokenError('TOKEN_FAILED', `token ${this.location} returned a signature that does not verify (key ${keyId}); it was not used`, { where: keyId });
     }
     return sig;
@@ -464,7 +481,7 @@ export class Pkcs11KeyStore implements KeyStore {
   /** RSA certificate signatures are PKCS#1 v1.5 with SHA-256 (sha256WithRSAEncryption). */
   private async signPkcs1(k: TokenKeyInfo, tbs: Uint8Array): Promise<Uint8Array> {
     const sig = await this.rawSign(k, { mechanism: this.lib.CKM_SHA256_RSA_PKCS }, Buffer.from(tbs), (k.publicKey as { n: Uint8Array }).n.length);
-    if (!this.crypto.verify('rsapkcs1v15', { ...k.publicKey, spki: encodeSpki({ ...k.publicKey, spki: new Uint8Array(0) } as PublicKeyMaterial) } as PublicKeyMaterial, tbs, sig)) {
+    if (!this.crypto.verify('rsapkcs1v15', withSpki(k.publicKey), tbs, sig)) {
       throw new TokenError('TOKEN_FAILED', `token ${this.location} returned a certificate signature that does not verify`, { where: k.keyId });
     }
     return sig;
@@ -493,7 +510,7 @@ export class Pkcs11KeyStore implements KeyStore {
    * Generates a key pair on the token: ECDSA P-256 (default) or RSA 2048, private key non-extractable unless
    * `extractable`. Returns the canonical key ID.
    */
-  async generateKey(info: { role: string; gun?: string; algorithm?: 'ecdsa' | 'rsa'; extractable?: boolean }): Promise<string> {
+  async generateKey(info: { role: string; gun?: string; algorithm?: 'ecdsa' | 'rsa' | 'ed25519'; extractable?: boolean }): Promise<string> {
     await this.login();
     const { lib } = this;
     const objectId = this.newObjectId();
@@ -504,9 +521,14 @@ export class Pkcs11KeyStore implements KeyStore {
       { type: lib.CKA_LABEL, value: label },
     ];
     const rsa = info.algorithm === 'rsa';
+    const ed25519 = info.algorithm === 'ed25519';
     const publicTemplate = rsa
       ? [...common, { type: lib.CKA_VERIFY, value: true }, { type: lib.CKA_MODULUS_BITS, value: 2048 }, { type: lib.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) }]
-      : [...common, { type: lib.CKA_VERIFY, value: true }, { type: lib.CKA_EC_PARAMS, value: P256_PARAMS }];
+      : [...common, { type: lib.CKA_VERIFY, value: true }, { type: lib.CKA_EC_PARAMS, value: ed25519 ? ED25519_PARAMS : P256_PARAMS }];
+    const mechanism = rsa ? lib.CKM_RSA_PKCS_KEY_PAIR_GEN : ed25519 ? CKM_EC_EDWARDS_KEY_PAIR_GEN : lib.CKM_EC_KEY_PAIR_GEN;
+    if (ed25519 && !this.call('C_GetMechanismList', () => this.p11.C_GetMechanismList(this.slot)).includes(CKM_EDDSA)) {
+      throw new KeyError('UNSUPPORTED_ALGORITHM', `token ${this.location} does not support Ed25519 (CKM_EDDSA)`, { where: this.location });
+    }
     const privateTemplate = [
       ...common,
       { type: lib.CKA_PRIVATE, value: true },
@@ -515,11 +537,12 @@ export class Pkcs11KeyStore implements KeyStore {
       { type: lib.CKA_EXTRACTABLE, value: info.extractable === true },
     ];
     this.call('C_GenerateKeyPair', () =>
-      this.p11.C_GenerateKeyPair(this.session, { mechanism: rsa ? lib.CKM_RSA_PKCS_KEY_PAIR_GEN : lib.CKM_EC_KEY_PAIR_GEN }, publicTemplate as never, privateTemplate as never),
+      this.p11.C_GenerateKeyPair(this.session, { mechanism }, publicTemplate as never, privateTemplate as never),
     );
     try {
       const k = this.afterCreate(objectId, info.role, info.gun);
-      await this.storeRoleCertificate(k, label);
+      // No X.509 certificate can be made for Ed25519 here (nor does Go list such keys): the label names the role.
+      if (k.publicKey.kind !== 'ed25519') await this.storeRoleCertificate(k, label);
       this.cache = undefined;
       return k.keyId;
     } catch (err) {
