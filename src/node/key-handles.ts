@@ -6,7 +6,7 @@
  */
 import { toBase64 } from '../core/bytes.js';
 import type { MetadataSigner } from '../core/build.js';
-import type { CryptoBackend, PublicKeyMaterial } from '../core/crypto.js';
+import type { CryptoBackend, PrivateKeyMaterial, PublicKeyMaterial } from '../core/crypto.js';
 import { rootCertificateKeyWith } from '../core/init.js';
 import { publicKeyJson, signingMethodFor, tufKeyId } from '../core/keys.js';
 import type { KeyJson } from '../core/metadata.js';
@@ -16,6 +16,10 @@ import type { KeyHandle, KeyStore } from './keystore.js';
 export async function keyHandleOf(keyStore: KeyStore, keyId: string, crypto: CryptoBackend): Promise<KeyHandle> {
   if (keyStore.keyHandle) return keyStore.keyHandle(keyId);
   const { privateKey, role } = await keyStore.getPrivateKey(keyId);
+  return handleOfPrivate(keyId, role, privateKey, crypto);
+}
+
+function handleOfPrivate(keyId: string, role: string, privateKey: PrivateKeyMaterial, crypto: CryptoBackend): KeyHandle {
   const publicKey: PublicKeyMaterial =
     privateKey.kind === 'ecdsa'
       ? { kind: 'ecdsa', curve: privateKey.curve, point: privateKey.point, spki: new Uint8Array(0) }
@@ -25,10 +29,14 @@ export async function keyHandleOf(keyStore: KeyStore, keyId: string, crypto: Cry
   return { keyId, role, publicKey, sign: async (method, message) => crypto.sign(method, privateKey, message) };
 }
 
-/** A new key for `role` in the store (on a token when the store puts that role there); its canonical ID. */
-export async function newKeyIn(keyStore: KeyStore, crypto: CryptoBackend, info: { role: string; gun?: string }): Promise<string> {
-  if (keyStore.generateKey) return keyStore.generateKey(info);
-  return keyStore.add(crypto.generateKey('ecdsa'), info);
+/**
+ * A new key for `role` in the store (on a token when the store puts that role there), as a handle. A key
+ * generated here is used from memory (its passphrase is asked once, to store it).
+ */
+export async function newKeyHandle(keyStore: KeyStore, crypto: CryptoBackend, info: { role: string; gun?: string }): Promise<KeyHandle> {
+  if (keyStore.generateKey) return keyHandleOf(keyStore, await keyStore.generateKey(info), crypto);
+  const privateKey = crypto.generateKey('ecdsa');
+  return handleOfPrivate(await keyStore.add(privateKey, info), info.role, privateKey, crypto);
 }
 
 /** The bare public key as metadata lists it. */

@@ -21,7 +21,7 @@ import { isDelegationName, newVerifyContext, parentRole, verifyThreshold } from 
 import type { MetadataCache } from '../node/cache.js';
 import type { KeyStore } from '../node/keystore.js';
 import { applyChanges, type EditableCollection } from './apply.js';
-import { keyHandleOf, newKeyIn, publicKeyJsonOf, rootCertificateOf, signerOf } from '../node/key-handles.js';
+import { keyHandleOf, newKeyHandle, publicKeyJsonOf, rootCertificateOf, signerOf } from '../node/key-handles.js';
 import { rootRoleChange, type Change } from './changelist.js';
 import { TrustedRepository, type MetadataRemote, type ReaderLogger } from './reader.js';
 
@@ -179,9 +179,9 @@ export class RepositoryWriter {
     } else {
       reusedRootKey = true;
     }
-    if (!rootKeyId) rootKeyId = await newKeyIn(keyStore, crypto, { role: 'root' });
     // Through a handle, so a root key on a hardware token certifies and signs without leaving it.
-    const rootHandle = await keyHandleOf(keyStore, rootKeyId, crypto);
+    const rootHandle = rootKeyId ? await keyHandleOf(keyStore, rootKeyId, crypto) : await newKeyHandle(keyStore, crypto, { role: 'root' });
+    rootKeyId = rootHandle.keyId;
     const rootPublic = init.rootCertificate ?? (await rootCertificateOf(rootHandle, gun, now, crypto));
     const root = { publicKey: rootPublic, keyId: tufKeyId(rootPublic, crypto), signer: signerOf(rootHandle, rootPublic, crypto) };
     const targets = await this.newSigningKey({ role: 'targets', gun });
@@ -378,8 +378,7 @@ export class RepositoryWriter {
         newKeys.push(role === 'root' ? await rootCertificateOf(loaded, gun, now, crypto) : publicKeyJsonOf(loaded.publicKey));
       }
     } else {
-      const id = await newKeyIn(keyStore, crypto, role === 'root' ? { role } : { role, gun });
-      const handle = await keyHandleOf(keyStore, id, crypto);
+      const handle = await newKeyHandle(keyStore, crypto, role === 'root' ? { role } : { role, gun });
       newKeys.push(role === 'root' ? await rootCertificateOf(handle, gun, now, crypto) : publicKeyJsonOf(handle.publicKey));
     }
     const result = await this.publish([rootRoleChange(role, newKeys)], options.legacyVersions !== undefined ? { legacyVersions: options.legacyVersions } : {});
