@@ -320,6 +320,25 @@ describe('faults: typed errors, nothing written', () => {
     ok(await ours(trustDir, ['init', gun]), 'init with the right PIN');
   }, 60_000);
 
+  it('the PIN is tried once: a wrong PIN logs in once; a locked PIN or one on its final try (no terminal) is never tried', async () => {
+    const gun = 'example.com/p11/pin-attempts';
+    const trustDir = temp();
+    const log = join(trustDir, 'logins.txt');
+    const logins = () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => l !== '').length : 0);
+    const viaShim = { NOTARY_PKCS11_MODULE: hsm.shim, PKCS11_SHIM_LOG: log };
+    const wrong = await ours(trustDir, ['init', gun], { ...viaShim, NOTARY_PKCS11_PIN: '000000' });
+    expect(wrong.code).toBe(1);
+    expect(logins()).toBe(1);
+    const locked = await ours(trustDir, ['--json', 'init', gun], { ...viaShim, PKCS11_SHIM_PIN_FLAGS: 'locked' });
+    expect(locked.code).toBe(1);
+    expect(JSON.parse(locked.stdout.trim().split('\n').pop()!).error.code).toBe('TOKEN_PIN_LOCKED');
+    const final = await ours(trustDir, ['init', gun], { ...viaShim, PKCS11_SHIM_PIN_FLAGS: 'final' });
+    expect(final.code).toBe(1);
+    expect(final.stdout).toContain('has one PIN attempt left: enter the PIN at a terminal (no PIN was tried)');
+    expect(logins()).toBe(1);
+    expect([...snapshotDir(trustDir).keys()]).toEqual([]);
+  }, 60_000);
+
   it('missing module, missing pkcs11js: one clear line, exit 1; without a token everything works without pkcs11js', async () => {
     const trustDir = temp();
     const missing = await ours(trustDir, ['--json', 'init', 'example.com/p11/missing'], { NOTARY_PKCS11_MODULE: join(trustDir, 'nope.so') });
