@@ -34,3 +34,4 @@ export {
 export { Pkcs11KeyStore, type Pkcs11KeyStoreOptions, type PinSource } from './tokens/pkcs11/token-store.js';
 export { TokenAwareKeyStore, type TokenPolicy } from './tokens/pkcs11/combined.js';
 export { resolvePkcs11Settings, GO_YUBIKEY_MODULE_PATHS, type Pkcs11Settings } from './tokens/pkcs11/config.js';
+export { pinFromRetriever } from './tokens/pkcs11/pin.js';

@@ -5,6 +5,7 @@
  */
 import { dirname } from 'node:path';
 import { TokenError } from '../core/errors.js';
+import { pinFromRetriever } from '../tokens/pkcs11/pin.js';
 import { nodeCryptoBackend } from '../crypto/node.js';
 import type { ClientConfig } from '../node/config.js';
 import type { FileKeyStore, KeyStore } from '../node/keystore.js';
@@ -31,18 +32,7 @@ export function pkcs11Settings(ctx: CommandContext, config: ClientConfig): Pkcs1
 }
 
 export function pinSource(ctx: CommandContext): PinSource {
-  return async ({ label, finalTry }) => {
-    const fromEnv = ctx.io.env['NOTARY_PKCS11_PIN'];
-    if (finalTry && !ctx.io.stdinIsTTY) {
-      throw new TokenError('TOKEN_PIN_LOCKED', `token ${label} has one PIN attempt left: enter the PIN at a terminal (no PIN was tried)`, { where: label });
-    }
-    if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-    try {
-      return (await passphraseRetriever(ctx)({ keyName: 'User Pin', alias: 'yubikey', createNew: false, attempt: 0 })).passphrase;
-    } catch {
-      throw new TokenError('TOKEN_PIN_INCORRECT', `no PIN for token ${label}: set NOTARY_PKCS11_PIN or run at a terminal (no PIN was tried)`, { where: label });
-    }
-  };
+  return pinFromRetriever(passphraseRetriever(ctx), ctx.io.env, { interactive: ctx.io.stdinIsTTY });
 }
 
 /**
