@@ -101,7 +101,15 @@ async function bundle(chunk, options) {
 }
 
 for (const chunk of chunks) {
-  if (chunk.name === 'main') await bundle(chunk, { entryPoints: [join(cliDir, 'bundle-entry.js')], external: [...VENDOR_CHUNKS] });
+  if (chunk.name === 'main') {
+    // import.meta.url (src/tokens/pkcs11/loader.ts resolves the optional native pkcs11js from it) is this chunk's URL.
+    await bundle(chunk, {
+      entryPoints: [join(cliDir, 'bundle-entry.js')],
+      external: [...VENDOR_CHUNKS],
+      define: { 'import.meta.url': '__notaryTsChunkUrl' },
+      banner: { js: "var __notaryTsChunkUrl=require('node:url').pathToFileURL(__filename).href;" },
+    });
+  }
   else await bundle(chunk, { stdin: { contents: VENDOR_ENTRIES[chunk.name] ?? `module.exports = require(${JSON.stringify(chunk.name)});`, resolveDir: root, sourcefile: `${chunk.name}-chunk.js` } });
 }
 

@@ -14,6 +14,10 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v docker >/dev/null 2>&1 || need+=(docker.io)
+# pkcs11js (optional dependency, PKCS#11 tokens) builds with node-gyp at npm ci; the token tests compile a shim module.
+command -v make >/dev/null 2>&1 || need+=(make)
+command -v g++ >/dev/null 2>&1 || need+=(g++)
+command -v gcc >/dev/null 2>&1 || need+=(gcc)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}" >&2
   apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >&2 || {

@@ -118,3 +118,8 @@ export {
   type ResolveOptions,
 } from './registry/client.js';
 export { resolveImage, type ResolveImageOptions, type ResolvedImage } from './images/resolve.js';
+// Hardware tokens (PKCS#11, through the optional pkcs11js): a key store on the token, and the trust_dir store with a token in front.
+export { Pkcs11KeyStore, type Pkcs11KeyStoreOptions, type PinSource } from './tokens/pkcs11/token-store.js';
+export { TokenAwareKeyStore, type TokenPolicy } from './tokens/pkcs11/combined.js';
+export { resolvePkcs11Settings, GO_YUBIKEY_MODULE_PATHS, type Pkcs11Settings } from './tokens/pkcs11/config.js';
+export { pinFromRetriever } from './tokens/pkcs11/pin.js';

@@ -29,6 +29,8 @@ describe('layering', () => {
     images: ['../cli/', '../policy/', '../admission/'],
     policy: ['../cli/', '../admission/'],
     admission: ['../cli/'],
+    // hardware tokens are IO, beside the key stores
+    'tokens/pkcs11': ['../../repository/', '../../cli/'],
   };
   // Pure decisions (patterns, policy parsing, evaluation, review documents) stay free of IO: table-testable.
   const pureDecisions = ['policy/pattern.ts', 'policy/policy.ts', 'policy/evaluate.ts', 'images/reference.ts'];

@@ -76,6 +76,9 @@ export const GLOBAL_FLAGS: readonly FlagSpec[] = [
   { name: 'trustDir', short: 'd', type: 'string', description: 'Directory where the trust data is persisted to' },
   { name: 'verbose', short: 'v', type: 'bool', description: 'Verbose output' },
   { name: 'json', type: 'bool', description: 'Print results and errors as JSON (notary-ts extension)' },
+  { name: 'pkcs11-module', type: 'string', description: 'PKCS#11 module of a hardware token holding keys (notary-ts extension)' },
+  { name: 'pkcs11-token', type: 'string', description: 'Label of the PKCS#11 token to use (notary-ts extension)' },
+  { name: 'pkcs11-slot', type: 'string', description: 'Slot ID of the PKCS#11 token to use (notary-ts extension)' },
   { name: 'help', short: 'h', type: 'bool', description: 'Help for this command' },
 ];
 

@@ -50,6 +50,8 @@ export function signingKeyStore(store: KeyStore, log: (message: string) => void)
     getPrivateKey: (keyId) => store.getPrivateKey(keyId),
     add: (privateKey, info) => store.add(privateKey, info),
     remove: (keyId) => store.remove(keyId),
+    ...(store.keyHandle ? { keyHandle: store.keyHandle.bind(store) } : {}),
+    ...(store.generateKey ? { generateKey: store.generateKey.bind(store) } : {}),
     async getSigner(keyId: string, publicKey?: PublicKeyLike) {
       try {
         return await store.getSigner(keyId, publicKey);
@@ -77,6 +79,8 @@ export async function publishingRemote(ctx: CommandContext, config: ClientConfig
 export interface OpenedWriter {
   readonly writer: RepositoryWriter;
   readonly keyStore: FileKeyStore;
+  /** What the writer signs with: the files, with a PKCS#11 token in front when one is configured. */
+  readonly store: KeyStore;
   readonly remote: (PublishingRemote & { close(): Promise<void> }) | undefined;
   close(): Promise<void>;
 }
@@ -85,8 +89,16 @@ export interface OpenedWriter {
 export async function openWriter(ctx: CommandContext, gun: string, options: { online: boolean; keyStore?: FileKeyStore }): Promise<OpenedWriter> {
   const config = await ctx.config();
   const keyStore = options.keyStore ?? (await openKeyStore(ctx, config));
-  const signing = signingKeyStore(keyStore, (m) => ctx.log.debug(m));
-  const remote = options.online ? await publishingRemote(ctx, config, gun, signing) : undefined;
+  const { withToken } = await import('./pkcs11.js');
+  const token = withToken(ctx, config, keyStore);
+  const signing = signingKeyStore(token.store, (m) => ctx.log.debug(m));
+  let remote;
+  try {
+    remote = options.online ? await publishingRemote(ctx, config, gun, signing) : undefined;
+  } catch (err) {
+    token.close();
+    throw err;
+  }
   const writer = new RepositoryWriter({
     gun,
     remote,
@@ -96,7 +108,16 @@ export async function openWriter(ctx: CommandContext, gun: string, options: { on
     trustPinning: trustPinningOf(config),
     log: { warn: (m) => ctx.log.warn(m), debug: (m) => ctx.log.debug(m), info: (m) => ctx.log.info(m) },
   });
-  return { writer, keyStore, remote, close: async () => remote?.close() };
+  return {
+    writer,
+    keyStore,
+    store: token.store,
+    remote,
+    close: async () => {
+      token.close();
+      await remote?.close();
+    },
+  };
 }
 
 export async function changelistFor(ctx: CommandContext, gun: string): Promise<FileChangelist> {

@@ -64,7 +64,14 @@ export type ErrorCode =
   | 'LIMIT_EXCEEDED'
   | 'NESTING_TOO_DEEP'
   | 'BAD_TRUST_DIR'
-  | 'SIGNING_FAILED';
+  | 'SIGNING_FAILED'
+  // hardware tokens (PKCS#11)
+  | 'TOKEN_UNAVAILABLE'
+  | 'TOKEN_PIN_INCORRECT'
+  | 'TOKEN_PIN_LOCKED'
+  | 'TOKEN_FAILED'
+  | 'TOKEN_TIMEOUT'
+  | 'KEY_NOT_EXTRACTABLE';
 
 export class NotaryError extends Error {
   readonly code: ErrorCode;
@@ -103,3 +110,5 @@ export class KeyStoreError extends NotaryError {}
 export class RemoteError extends NotaryError {}
 /** A requested target is not in the trusted collection. */
 export class TargetNotFoundError extends NotaryError {}
+/** A hardware token (PKCS#11) is missing, refused the PIN, failed or timed out. */
+export class TokenError extends NotaryError {}

@@ -18,7 +18,8 @@ import {
   type MetadataSigner,
 } from './build.js';
 import { DAY_MS, DEFAULT_EXPIRY_DAYS } from './time.js';
-import { certificateToPem, createNotaryRootCertificate, encodeSpki } from './x509.js';
+import { assembleCertificate, buildNotaryRootTbs, certificateToPem, createNotaryRootCertificate, encodeSpki } from './x509.js';
+import type { PublicKeyMaterial } from './crypto.js';
 
 /** A key pair as the signing side holds it. */
 export interface SigningKey {
@@ -75,6 +76,33 @@ export function rootCertificateKey(privateKey: PrivateKeyMaterial, gun: string, 
     hash: 'sha256',
     sign: (tbs) => crypto.sign('ecdsa', privateKey, tbs),
   });
+  return publicKeyJson('ecdsa-x509', toBase64(utf8Encode(certificateToPem(der))));
+}
+
+/**
+ * Notary's self-signed root certificate for a key whose private half may be out of reach (a hardware
+ * token): `sign` gets the TBSCertificate and returns the raw signature (ECDSA over SHA-256, raw r‖s). The
+ * structure is the one rootCertificateKey makes.
+ */
+export async function rootCertificateKeyWith(
+  publicKey: PublicKeyMaterial,
+  sign: (tbs: Uint8Array) => Promise<Uint8Array>,
+  commonName: string,
+  now: Date,
+  crypto: CryptoBackend,
+): Promise<KeyJson> {
+  if (publicKey.kind !== 'ecdsa') throw new KeyError('UNSUPPORTED_KEY_TYPE', `root keys must be ECDSA to be certified here, not ${publicKey.kind}`);
+  const serial = BigInt('0x' + Array.from(crypto.randomBytes(16), (b) => b.toString(16).padStart(2, '0')).join(''));
+  const bare = { kind: 'ecdsa' as const, curve: publicKey.curve, point: publicKey.point, spki: new Uint8Array(0) };
+  const tbs = buildNotaryRootTbs({
+    gun: commonName,
+    publicKey: bare,
+    notBefore: now,
+    notAfter: new Date(now.getTime() + DEFAULT_EXPIRY_DAYS.root * DAY_MS),
+    serialNumber: serial,
+    hash: 'sha256',
+  });
+  const der = assembleCertificate(tbs, bare, 'sha256', await sign(tbs));
   return publicKeyJson('ecdsa-x509', toBase64(utf8Encode(certificateToPem(der))));
 }
 

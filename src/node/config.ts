@@ -31,6 +31,8 @@ export interface ClientConfig {
   };
   /** The config file that was read, if any. */
   readonly configFile?: string;
+  /** The file's `pkcs11` section as written (resolved by src/tokens/pkcs11/config.ts). */
+  readonly pkcs11?: unknown;
 }
 
 export interface ConfigOverrides {
@@ -159,6 +161,7 @@ export async function loadClientConfig(overrides: ConfigOverrides = {}, env: Con
     },
     trustPinning: { certs, ca, disableTofu: pinning['disable_tofu'] === true },
     ...(configFile ? { configFile } : {}),
+    ...(raw['pkcs11'] !== undefined ? { pkcs11: raw['pkcs11'] } : {}),
   };
 }
 

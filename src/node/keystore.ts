@@ -26,7 +26,7 @@ import { promises as fs } from 'node:fs';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import type { MetadataSigner } from '../core/build.js';
 import { softwareSigner } from '../core/build.js';
-import type { CryptoBackend, PrivateKeyMaterial } from '../core/crypto.js';
+import type { CryptoBackend, PrivateKeyMaterial, PublicKeyMaterial, SignatureMethod } from '../core/crypto.js';
 import { KeyError, KeyStoreError, NotaryError } from '../core/errors.js';
 import { publicKeyOf } from '../core/init.js';
 import { canonicalKeyId, type PublicKeyLike } from '../core/keys.js';
@@ -85,6 +85,23 @@ export interface KeyStore {
   add(privateKey: PrivateKeyMaterial, info: { role: string; gun?: string }): Promise<string>;
   /** Removes a key; false if it was not there. */
   remove(keyId: string): Promise<boolean>;
+  /**
+   * Optional (key stores whose private keys cannot leave them, e.g. a PKCS#11 token): the public key and a
+   * raw signing function, so callers can certify and sign without the private key. Callers fall back to
+   * getPrivateKey when a store lacks it.
+   */
+  keyHandle?(keyId: string): Promise<KeyHandle>;
+  /** Optional: makes a new key inside the store (default: generated in software, then `add`). */
+  generateKey?(info: { role: string; gun?: string }): Promise<string>;
+}
+
+/** A key a store can sign with, without handing out its private half. */
+export interface KeyHandle {
+  readonly keyId: string;
+  readonly role: string;
+  readonly publicKey: PublicKeyMaterial;
+  /** Signs with Notary's method (ecdsa: SHA-256 of the message, raw r‖s). */
+  sign(method: SignatureMethod, message: Uint8Array): Promise<Uint8Array>;
 }
 
 /** A decrypted key with the file it came from (see FileKeyStore.unlock). */

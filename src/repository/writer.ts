@@ -11,7 +11,7 @@ import { bumpVersion, envelopeMargins, newSnapshotSigned, newTargetsSigned, sign
 import { spliceTargetsCanonical } from '../core/splice.js';
 import type { CryptoBackend } from '../core/crypto.js';
 import { KeyStoreError, NotaryError, SignatureError } from '../core/errors.js';
-import { generateSigningKey, publicKeyOf, rootCertificateKey, signingKey } from '../core/init.js';
+import { generateSigningKey } from '../core/init.js';
 import { canonicalKeyId, publicKeyJson, tufKeyId } from '../core/keys.js';
 import { Metadata, goNormalSigned, serializeEnvelope, type FileMetaJson, type KeyJson, type RootSigned, type SnapshotSigned, type TargetsSigned } from '../core/metadata.js';
 import type { TrustPinning } from '../core/root.js';
@@ -21,6 +21,7 @@ import { isDelegationName, newVerifyContext, parentRole, verifyThreshold } from 
 import type { MetadataCache } from '../node/cache.js';
 import type { KeyStore } from '../node/keystore.js';
 import { applyChanges, type EditableCollection } from './apply.js';
+import { keyHandleOf, newKeyHandle, publicKeyJsonOf, rootCertificateOf, signerOf } from '../node/key-handles.js';
 import { rootRoleChange, type Change } from './changelist.js';
 import { TrustedRepository, type MetadataRemote, type ReaderLogger } from './reader.js';
 
@@ -178,23 +179,18 @@ export class RepositoryWriter {
     } else {
       reusedRootKey = true;
     }
-    let rootPrivate;
-    if (rootKeyId) {
-      rootPrivate = (await keyStore.getPrivateKey(rootKeyId)).privateKey;
-    } else {
-      rootPrivate = crypto.generateKey('ecdsa');
-      rootKeyId = await keyStore.add(rootPrivate, { role: 'root' });
-    }
-    const root = signingKey(init.rootCertificate ?? rootCertificateKey(rootPrivate, gun, now, crypto), rootPrivate, crypto);
-    const targets = generateSigningKey(crypto);
-    await keyStore.add(targets.privateKey, { role: 'targets', gun });
+    // Through a handle, so a root key on a hardware token certifies and signs without leaving it.
+    const rootHandle = rootKeyId ? await keyHandleOf(keyStore, rootKeyId, crypto) : await newKeyHandle(keyStore, crypto, { role: 'root' });
+    rootKeyId = rootHandle.keyId;
+    const rootPublic = init.rootCertificate ?? (await rootCertificateOf(rootHandle, gun, now, crypto));
+    const root = { publicKey: rootPublic, keyId: tufKeyId(rootPublic, crypto), signer: signerOf(rootHandle, rootPublic, crypto) };
+    const targets = await this.newSigningKey({ role: 'targets', gun });
     let snapshotPublic: KeyJson;
     let snapshotSigner: MetadataSigner | undefined;
     if (snapshotServerKey) {
       snapshotPublic = snapshotServerKey;
     } else {
-      const snapshot = generateSigningKey(crypto);
-      await keyStore.add(snapshot.privateKey, { role: 'snapshot', gun });
+      const snapshot = await this.newSigningKey({ role: 'snapshot', gun });
       snapshotPublic = snapshot.publicKey;
       snapshotSigner = snapshot.signer;
     }
@@ -230,6 +226,19 @@ export class RepositoryWriter {
       await cache.set('snapshot', snapshotMd.bytes!);
     }
     return { rootKeyId, reusedRootKey, root: rootMd };
+  }
+
+  /** A new key for a role: in the key store's own way when it has one (a token), else generated here and added. */
+  private async newSigningKey(info: { role: string; gun: string }): Promise<{ publicKey: KeyJson; keyId: string; signer: MetadataSigner }> {
+    const { keyStore, crypto } = this.options;
+    if (!keyStore.generateKey) {
+      const key = generateSigningKey(crypto);
+      await keyStore.add(key.privateKey, info);
+      return key;
+    }
+    const handle = await keyHandleOf(keyStore, await keyStore.generateKey(info), crypto);
+    const publicKey = publicKeyJsonOf(handle.publicKey);
+    return { publicKey, keyId: tufKeyId(publicKey, crypto), signer: signerOf(handle, publicKey, crypto) };
   }
 
   /** Applies `changes` on top of the current repository, re-signs and uploads. */
@@ -358,7 +367,7 @@ export class RepositoryWriter {
       for (const id of options.keyIds) {
         let loaded;
         try {
-          loaded = await keyStore.getPrivateKey(id);
+          loaded = await keyHandleOf(keyStore, id, crypto);
         } catch (err) {
           if (err instanceof KeyStoreError && err.code === 'KEY_NOT_FOUND') throw new KeyStoreError('KEY_NOT_FOUND', `unable to find key: ${id}`, { cause: err });
           throw err;
@@ -366,12 +375,11 @@ export class RepositoryWriter {
         if (role === 'root' && loaded.role !== 'root') {
           throw new KeyStoreError('KEY_STORE', `attempted to load root key but given ${loaded.role} key instead`, { where: id });
         }
-        newKeys.push(role === 'root' ? rootCertificateKey(loaded.privateKey, gun, now, crypto) : publicKeyOf(loaded.privateKey));
+        newKeys.push(role === 'root' ? await rootCertificateOf(loaded, gun, now, crypto) : publicKeyJsonOf(loaded.publicKey));
       }
     } else {
-      const privateKey = crypto.generateKey('ecdsa');
-      await keyStore.add(privateKey, role === 'root' ? { role } : { role, gun });
-      newKeys.push(role === 'root' ? rootCertificateKey(privateKey, gun, now, crypto) : publicKeyOf(privateKey));
+      const handle = await newKeyHandle(keyStore, crypto, role === 'root' ? { role } : { role, gun });
+      newKeys.push(role === 'root' ? await rootCertificateOf(handle, gun, now, crypto) : publicKeyJsonOf(handle.publicKey));
     }
     const result = await this.publish([rootRoleChange(role, newKeys)], options.legacyVersions !== undefined ? { legacyVersions: options.legacyVersions } : {});
     return { ...result, role, newKeys };

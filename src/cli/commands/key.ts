@@ -10,7 +10,12 @@ import { promises as fs } from 'node:fs';
 import { resolve } from 'node:path';
 import { nodeCryptoBackend } from '../../crypto/node.js';
 import { encodeKeyFile, encodePublicKeyPem, privateKeyId } from '../../node/keyfile.js';
-import { FileKeyStore, storedGun, type KeyInfo, type UnlockedKey } from '../../node/keystore.js';
+import { FileKeyStore, compareKeyInfo, storedGun, type KeyInfo, type KeyStore, type UnlockedKey } from '../../node/keystore.js';
+import { TokenAwareKeyStore } from '../../tokens/pkcs11/combined.js';
+import type { Pkcs11KeyStore } from '../../tokens/pkcs11/token-store.js';
+import { decodeKeyFile, readKeyFileInfo } from '../../node/keyfile.js';
+import { encodePem } from '../../core/pem.js';
+import { encodeSpki } from '../../core/x509.js';
 import { askConfirm, notaryRetriever, type PassphraseRetriever } from '../../node/passphrase.js';
 import { KeyStoreError } from '../../core/errors.js';
 import { CliError, type Command, type CommandContext } from '../program.js';
@@ -61,7 +66,13 @@ const keyList: Command = {
   async run(ctx) {
     if (ctx.args.length > 0) usageError(ctx, '');
     const store = await openStore(ctx);
-    const keys = await store.list();
+    const token = await tokenFor(ctx, false);
+    let keys: KeyInfo[];
+    try {
+      keys = token ? [...(await token.list()), ...(await store.list())].sort(compareKeyInfo) : await store.list();
+    } finally {
+      token?.close();
+    }
     if (ctx.json) {
       ctx.print(JSON.stringify(keys.map((k) => ({ role: k.role, gun: k.gun, keyId: k.keyId, location: k.location }))) + '\n');
       return;
@@ -77,13 +88,19 @@ const keyGenerate: Command = {
   flags: [
     { name: 'output', short: 'o', type: 'string', description: 'Filepath to write export output to' },
     { name: 'role', short: 'r', type: 'string', default: 'root', description: 'Role to generate key with, defaulting to "root".' },
+    { name: 'pkcs11', type: 'bool', description: 'Generate the key on the configured PKCS#11 token (notary-ts extension); -o then writes only its public key' },
   ],
   async run(ctx) {
     if (ctx.args.length > 1) usageError(ctx, 'Please provide only one Algorithm as an argument to generate (rsa, ecdsa)');
     const algorithm = (ctx.args[0] ?? 'ecdsa').toLowerCase();
-    if (algorithm !== 'ecdsa') throw new CliError('Algorithm not allowed, possible values are: ECDSA');
     const role = String(ctx.flags['role'] ?? 'root');
     const output = String(ctx.flags['output'] ?? '');
+    if (ctx.flags['pkcs11'] === true) {
+      if (algorithm !== 'ecdsa' && algorithm !== 'rsa') throw new CliError('Algorithm not allowed, possible values are: ECDSA, RSA');
+      await generateOnToken(ctx, algorithm, role, output);
+      return;
+    }
+    if (algorithm !== 'ecdsa') throw new CliError('Algorithm not allowed, possible values are: ECDSA');
     const retriever = retrieverFor(ctx);
     if (output === '') {
       const store = await openStore(ctx, retriever);
@@ -123,9 +140,14 @@ const keyImport: Command = {
   flags: [
     { name: 'gun', short: 'g', type: 'string', description: 'Gun to import key with, if a gun is not already given in a PEM header' },
     { name: 'role', short: 'r', type: 'string', description: 'Role to import key with, if a role is not already given in a PEM header' },
+    { name: 'pkcs11', type: 'bool', description: 'Import the keys onto the configured PKCS#11 token, non-extractable (notary-ts extension)' },
   ],
   async run(ctx) {
     if (ctx.args.length < 1) usageError(ctx, 'must specify at least one input file to import keys from');
+    if (ctx.flags['pkcs11'] === true) {
+      await importOntoToken(ctx);
+      return;
+    }
     const store = await openStore(ctx);
     for (const file of ctx.args) {
       let text: string;
@@ -169,6 +191,7 @@ const keyExport: Command = {
       if (ids.length > 0) throw new CliError('Only the --gun or --key flag may be provided, not a mix of the two flags');
       text = await store.exportKeys({ gun: guns[0]! }); // Notary honours only the first --gun
     } else if (ids.length > 0) {
+      await refuseTokenExport(ctx, store, ids);
       text = await store.exportKeys({ keyIds: ids });
     } else {
       text = await store.exportKeys();
@@ -184,9 +207,20 @@ const keyRemove: Command = {
   short: 'Removes the key with the given keyID.',
   async run(ctx) {
     if (ctx.args.length < 1) usageError(ctx, 'must specify the key ID of the key to remove');
-    const store = await openStore(ctx);
+    const files = await openStore(ctx);
     const keyId = ctx.args[0]!;
     if (Buffer.byteLength(keyId) !== SHA256_HEX_SIZE) throw new CliError(`invalid key ID provided: ${keyId}`);
+    const token = await tokenFor(ctx, false);
+    try {
+      await removeKey(ctx, token ? new TokenAwareKeyStore(files, token, { roles: new Set(), layout: 'token' }) : files, keyId);
+    } finally {
+      token?.close();
+    }
+  },
+};
+
+async function removeKey(ctx: CommandContext, store: KeyStore, keyId: string): Promise<void> {
+  {
     ctx.print('\n');
     const found = (await store.list()).find((k) => k.keyId === keyId);
     if (!found) {
@@ -201,8 +235,8 @@ const keyRemove: Command = {
     }
     await store.remove(keyId);
     ctx.print(`\nDeleted ${description}.\n\n`);
-  },
-};
+  }
+}
 
 const keyPasswd: Command = {
   path: ['key', 'passwd'],
@@ -227,3 +261,90 @@ const keyPasswd: Command = {
 };
 
 export const keyCommands: readonly Command[] = [keyList, keyGenerate, keyImport, keyExport, keyRemove, keyPasswd];
+
+// ---------------------------------------------------------------------------------------------------
+// PKCS#11 tokens (notary-ts extension; Go shows YubiKey keys with location `yubikey`)
+
+async function tokenFor(ctx: CommandContext, required: boolean): Promise<Pkcs11KeyStore | undefined> {
+  const { openToken } = await import('../pkcs11.js');
+  return openToken(ctx, await ctx.config(), required)?.token;
+}
+
+/** `key generate [ecdsa|rsa] --pkcs11 --role R [-o PREFIX]`: made on the token, non-extractable. */
+async function generateOnToken(ctx: CommandContext, algorithm: 'ecdsa' | 'rsa', role: string, output: string): Promise<void> {
+  const { openToken } = await import('../pkcs11.js');
+  const { token, settings } = openToken(ctx, await ctx.config(), true)!;
+  try {
+    let keyId: string;
+    if (settings.layout === 'yubikey') {
+      // Go's YubiKey layout: made in software, imported into a PIV slot, an encrypted backup in the trust dir.
+      if (algorithm !== 'ecdsa') throw new CliError('the yubikey layout holds ECDSA keys only');
+      const files = await openStore(ctx);
+      keyId = await new TokenAwareKeyStore(files, token, { roles: new Set([role]), layout: 'yubikey' }).generateKey({ role, gun: '' });
+    } else {
+      keyId = await token.generateKey({ role, gun: '', algorithm });
+    }
+    if (output !== '') {
+      const handle = await token.keyHandle(keyId);
+      const spki = encodeSpki({ ...handle.publicKey, spki: new Uint8Array(0) } as typeof handle.publicKey);
+      await fs.writeFile(`${resolve(ctx.io.cwd, output)}.pem`, encodePem('PUBLIC KEY', spki, { role }), { mode: 0o600 });
+    }
+    ctx.print(`Generated new ${algorithm} ${role} key with keyID: ${keyId} on token ${token.location}\n`);
+  } finally {
+    token.close();
+  }
+}
+
+/** `key import --pkcs11 FILE...`: each key decrypted (its role's passphrase) and stored on the token. */
+async function importOntoToken(ctx: CommandContext): Promise<void> {
+  const retriever = retrieverFor(ctx);
+  const keys: Array<{ file: string; privateKey: ReturnType<typeof decodeKeyFile>; role: string; gun: string }> = [];
+  for (const file of ctx.args) {
+    let text: string;
+    try {
+      text = await fs.readFile(resolve(ctx.io.cwd, file), 'latin1');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new CliError(`open ${file}: ${code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`);
+    }
+    const info = readKeyFileInfo(text, file);
+    const role = info.role || String(ctx.flags['role'] ?? '') || 'delegation';
+    const gun = info.gun || String(ctx.flags['gun'] ?? '');
+    let privateKey: ReturnType<typeof decodeKeyFile> | undefined;
+    if (!info.encrypted) privateKey = decodeKeyFile(text, '', file);
+    for (let attempt = 0; privateKey === undefined; attempt++) {
+      const answer = await retriever({ keyName: file, alias: role, createNew: false, attempt });
+      try {
+        privateKey = decodeKeyFile(text, answer.passphrase, file);
+      } catch (err) {
+        if (answer.giveUp || attempt >= 2) throw err;
+      }
+    }
+    keys.push({ file, privateKey, role, gun });
+  }
+  const token = (await tokenFor(ctx, true))!;
+  try {
+    for (const k of keys) {
+      const keyId = await token.add(k.privateKey, { role: k.role, gun: k.gun });
+      ctx.log.info(`imported ${k.file} onto token ${token.location} as ${k.role} key ${keyId}`);
+    }
+  } finally {
+    token.close();
+  }
+}
+
+/** `key export --key ID` of a key that lives only on the token: refused, it cannot leave the token. */
+async function refuseTokenExport(ctx: CommandContext, files: FileKeyStore, ids: readonly string[]): Promise<void> {
+  const token = await tokenFor(ctx, false);
+  if (!token) return;
+  try {
+    const inFiles = new Set((await files.list()).map((k) => k.keyId));
+    for (const id of ids) {
+      if (!inFiles.has(id) && token.has(id)) {
+        throw new KeyStoreError('KEY_NOT_EXTRACTABLE', `key ${id} is on token ${token.location} and is not extractable: it cannot be exported`, { where: id });
+      }
+    }
+  } finally {
+    token.close();
+  }
+}

@@ -134,7 +134,7 @@ const initCommand: Command = {
       if (rootKeyFile !== '') {
         rootKeyId = await importRootKey(ctx, keyStore, rootKeyFile);
       } else {
-        rootKeyId = (await keyStore.list()).find((k) => k.role === 'root')?.keyId;
+        rootKeyId = (await opened.store.list()).find((k) => k.role === 'root')?.keyId;
       }
       if (rootKeyId !== undefined) ctx.print(`Root key found, using: ${rootKeyId}\n`);
       let rootCertificate: KeyJson | undefined;
@@ -143,7 +143,7 @@ const initCommand: Command = {
         const certKeyId = canonicalKeyId(rootCertificate, nodeCryptoBackend);
         if (rootKeyFile === '') {
           // The certificate picks the root key among those in the key store.
-          const roots = new Set((await keyStore.list()).filter((k) => k.role === 'root').map((k) => k.keyId));
+          const roots = new Set((await opened.store.list()).filter((k) => k.role === 'root').map((k) => k.keyId));
           if (!roots.has(certKeyId)) throw new CliError('error initializing repository with certificate: cannot find matching private key id');
           rootKeyId = certKeyId;
         } else if (certKeyId !== rootKeyId) {
