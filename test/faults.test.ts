@@ -385,6 +385,50 @@ describe('public async APIs settle under network faults (a node process per call
   }, TEST_TIMEOUT);
 });
 
+describe('examples/*.mjs exit non-zero on any failure, in one line', () => {
+  const example = (name: string, args: string[], env: Record<string, string> = {}) => run([join(REPO_ROOT, 'examples', name), ...args], env);
+  const oneLineRefusal = (r: Run, code: string) => {
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stderr.trim().split('\n').filter((l) => !l.startsWith('warning:')), r.stderr).toEqual([expect.stringMatching(new RegExp(`^refused \\[${code}\\]: `))]);
+    expect(r.stdout + r.stderr).not.toMatch(/\n\s+at /);
+  };
+
+  it('verify.mjs: the answer (exit 0); unknown GUN, unknown tag, unreachable server: one line, exit 1', async () => {
+    const home = tempDir('faults-home-');
+    const [ok, unknownGun, unknownTag, unreachable] = await Promise.all([
+      example('verify.mjs', [real.url, gun, 'plain'], { HOME: home }),
+      example('verify.mjs', [real.url, 'example.com/faults/none', 'v1'], { HOME: tempDir('faults-home-') }),
+      example('verify.mjs', [real.url, gun, 'no-such-tag'], { HOME: tempDir('faults-home-') }),
+      example('verify.mjs', [`http://127.0.0.1:${closedPort}`, gun, 'plain'], { HOME: tempDir('faults-home-') }),
+    ]);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(new RegExp(`^${gun}:plain = sha256:[0-9a-f]{64} \\(\\d+ bytes\\)\\nsigned by role targets, keys [0-9a-f]{64}`));
+    oneLineRefusal(unknownGun, 'NOT_FOUND');
+    oneLineRefusal(unknownTag, 'TARGET_NOT_FOUND');
+    oneLineRefusal(unreachable, 'OFFLINE');
+    expect(unreachable.stderr).toContain('connection refused');
+  }, TEST_TIMEOUT);
+
+  it('sign.mjs: wrong passphrase, unreachable server: one line, exit 1', async () => {
+    const home = (): string => {
+      const h = tempDir('faults-home-');
+      cpSync(authorDir, join(h, '.notary'), { recursive: true });
+      return h;
+    };
+    const digest = 'ab'.repeat(32);
+    const wrong = Object.fromEntries(Object.keys(PASSPHRASE_ENV).map((k) => [k, 'not the passphrase']));
+    const [badPassphrase, unreachable] = await Promise.all([
+      example('sign.mjs', [real.url, gun, 'v9', digest, '9'], { HOME: home(), ...wrong }),
+      example('sign.mjs', [`http://127.0.0.1:${closedPort}`, gun, 'v9', digest, '9'], { HOME: home() }),
+    ]);
+    expect(badPassphrase.code, badPassphrase.stdout + badPassphrase.stderr).toBe(1);
+    expect(badPassphrase.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^refused \[[A-Z_]+\]: /)]);
+    expect(badPassphrase.stderr).not.toMatch(/\n\s+at /);
+    expect(unreachable.code, unreachable.stdout + unreachable.stderr).toBe(1);
+    expect(unreachable.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^refused \[[A-Z_]+\]: .*127\.0\.0\.1/)]);
+  }, TEST_TIMEOUT);
+});
+
 describe('nothing is cached from a refused update (defect 5)', () => {
   it('first use: a root the rest of the update does not back is not left in the trust dir', async () => {
     // the real root, then a timestamp that fails verification (signed bytes altered)

@@ -30,7 +30,7 @@ export type Behaviour =
 
 export interface EvilServerOptions {
   /** Serve HTTPS with this certificate and key (PEM). */
-  readonly tls?: { readonly cert: string | Uint8Array; readonly key: string | Uint8Array };
+  readonly tls?: { readonly cert: string; readonly key: string };
 }
 
 export interface RequestRecord {
