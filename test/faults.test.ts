@@ -327,9 +327,18 @@ describe('CLI under network faults (the built bin, one process per command)', ()
     const f: Fault = { name: 'delegations 503', url: '' };
     const s = await evil((e) => (e.set('targets/releases', { kind: 'status', status: 503 }), e.set('targets/qa', { kind: 'status', status: 503 })));
     f.url = s.url;
-    const r = await cli(['-s', s.url, '-d', tempDir(), 'list', gun]);
+    const [r, lookup, top] = await Promise.all([
+      cli(['-s', s.url, '-d', tempDir(), 'list', gun]),
+      api('lookup', { server: s.url, trustDir: tempDir(), target: 'qa/x' }),
+      api('lookup', { server: s.url, trustDir: tempDir(), target: 'plain' }),
+    ]);
     expectFatal(r, f, 'list');
     expect(r.stdout).toContain('503');
+    // the reader's lookup on an opened repository: a delegation the server fails to serve is a refusal
+    expect(lookup.code, lookup.stdout + lookup.stderr).toBe(2);
+    expect(lookup.stdout).toMatch(/^ERR SERVER_ERROR unable to reach trust server at this time: 503\./);
+    // a top-level target needs no delegation
+    expect(top.code, top.stdout + top.stderr).toBe(0);
   }, TEST_TIMEOUT);
 });
 
