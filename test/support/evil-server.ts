@@ -2,8 +2,10 @@
  * A malicious (or merely broken) notary-server for attack tests: it speaks the read API the reader uses
  * (`GET /v2/`, `GET /v2/<gun>/_trust/tuf/{timestamp.json, root.json, <N>.root.json, <role>.<sha256>.json,
  * <role>.json}`) and serves, per role, whatever behaviour the test sets: given bytes, an HTTP status, an
- * endless body, headers then silence, or a slow drip. Checksums in the URL are ignored on purpose (a file is
- * looked up by its role), so an attacker can answer any request with any bytes.
+ * endless body, headers then silence, a slow drip, or half a body then a reset connection. Checksums in the
+ * URL are ignored on purpose (a file is looked up by its role), so an attacker can answer any request with
+ * any bytes. The ping (`/v2/`), the key endpoints (`timestamp.key`) and publish/delete (`publish`) can be
+ * given behaviours too; any GUN's paths are served; with `tls` it serves HTTPS (test/faults.test.ts).
  *
  * Every request is logged with the bytes the server managed to hand to the socket and whether the client
  * hung up, so a test can prove the client stopped an endless or slow body early.
