@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { goWords } from './support/cli.js';
 import { startEvilServer, type Behaviour, type EvilServer } from './support/evil-server.js';
 import { REPO_ROOT } from './support/fixtures.js';
 import { makeGoRepository, PASSPHRASE_ENV, startServer, type GoRepository, type Server } from './support/go-repo.js';
@@ -302,6 +303,42 @@ describe('CLI under network faults (the built bin, one process per command)', ()
       for (const [what, p] of refused) expectFatal(await p, f, what);
       const lookup = await served[0]![1];
       expect(lookup.stdout).toMatch(/^plain sha256:[0-9a-f]{64} \d+\n$/);
+    },
+    TEST_TIMEOUT,
+  );
+
+  it.concurrent.each(['connection refused', '/v2/ answers 503', '503 on every file', 'accepts and never answers', 'plain HTTP on an https URL'])(
+    'side by side with Go notary: %s',
+    async (name) => {
+      const f = faults.find((x) => x.name === name)!;
+      const go = (args: string[]) =>
+        limited(
+          () =>
+            new Promise<Run>((resolve, reject) => {
+              const started = Date.now();
+              const child = spawn('notary', args, { env: { PATH: process.env['PATH']!, HOME: tempHome, TZ: 'UTC' }, stdio: ['ignore', 'pipe', 'pipe'] });
+              let stdout = '';
+              let stderr = '';
+              child.stdout.on('data', (d) => (stdout += d));
+              child.stderr.on('data', (d) => (stderr += d));
+              child.on('error', reject);
+              child.on('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started, killed: false }));
+            }),
+        );
+      for (const [args, cached] of [
+        [['lookup', gun, 'plain'], true],
+        [['list', gun], true],
+        [['lookup', gun, 'plain'], false],
+      ] as const) {
+        const [theirs, ours] = await Promise.all([
+          go(['-s', f.url, '-d', cached ? copyOf(cachedDir) : tempDir(), ...args]),
+          cli(['-s', f.url, '-d', cached ? copyOf(cachedDir) : tempDir(), ...args]),
+        ]);
+        const what = `${args.join(' ')} ${cached ? '(cached)' : '(no cache)'}: go ${theirs.stdout}${theirs.stderr} ours ${ours.stdout}${ours.stderr}`;
+        expect(ours.code, what).toBe(theirs.code);
+        expect(goWords(ours.stdout), what).toBe(theirs.stdout);
+        expect(ours.stderr.includes(GO_WARNING), what).toBe(theirs.stderr.includes(GO_WARNING));
+      }
     },
     TEST_TIMEOUT,
   );
