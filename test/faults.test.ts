@@ -18,7 +18,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { goWords } from './support/cli.js';
@@ -162,6 +162,7 @@ beforeAll(async () => {
   tempHome = tempDir('faults-home-');
   real = await startServer();
   repo = makeGoRepository(real, gun);
+  dirs.push(dirname(repo.trustDir)); // the Go author's work directory
   for (const name of ['root', 'timestamp', 'snapshot', 'targets', 'targets/releases', 'targets/qa']) {
     const res = await fetch(`${real.url}/v2/${gun}/_trust/tuf/${name}.json`);
     expect(res.status, name).toBe(200);
