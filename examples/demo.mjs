@@ -12,6 +12,12 @@ import {
   targetCreateChange, fileMetaOf,
 } from '../dist/index.js';
 
+// Any failure: one line and exit 1, never a stack trace (a rejected top-level await lands here).
+process.on('uncaughtException', (err) => {
+  console.error(err instanceof NotaryError ? `demo failed [${err.code}]: ${err.message}` : `demo failed: ${err?.message ?? err}`);
+  process.exit(1);
+});
+
 const root = join(fileURLToPath(import.meta.url), '..', '..');
 const set = join(root, 'test-vectors', 'delegations');
 const manifest = JSON.parse(readFileSync(join(set, 'manifest.json'), 'utf8'));

@@ -526,8 +526,8 @@ describe('slow retrieval', () => {
     expect(run.ms).toBeLessThan(2 * TIMEOUTS.totalMs + 1500);
     await server.settled();
     expect(server.requestsFor('timestamp').every((r) => r.abortedByClient)).toBe(true);
-    // only the root (legitimate, verified) was cached
-    expectCacheToBe(await readCache(trustDir), pick(S3, ['root']));
+    // nothing from a refused update is cached, not even the (legitimate) root (issue 9, defect 5)
+    expectCacheToBe(await readCache(trustDir), pick(S3, []));
   });
 
   it('a server that never sends headers → TIMEOUT', async () => {

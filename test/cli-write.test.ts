@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkCustomJson } from '../src/cli/writer.js';
 import { parseGoInt64 } from '../src/cli/commands/write.js';
-import { runNotary, runOurs, type CliRun, expectSameOutcome } from './support/cli.js';
+import { goWords, runNotary, runOurs, type CliRun, expectSameOutcome } from './support/cli.js';
 import { PASSPHRASE_ENV, startServer, tempDir, type Server } from './support/go-repo.js';
 // @ts-expect-error -- plain JS helper
 import { freePort } from '../scripts/lib/notary-server.mjs';
@@ -173,7 +173,7 @@ describe('publishing: interop with notary on the same server', () => {
       const run = who === 'go' ? runNotary : runOurs;
       const dir = dirs[who];
       const outs: string[] = [];
-      const go = (args: string[]) => run(['-d', dir, ...args], { env: ENV }).then((r) => outs.push(`${r.code}:${r.stdout.split(dir).join('<TRUST>')}`));
+      const go = (args: string[]) => run(['-d', dir, ...args], { env: ENV }).then((r) => outs.push(`${r.code}:${goWords(r.stdout).split(dir).join('<TRUST>')}`));
       await go([...s, 'init', gun]);
       await go([...s, 'init', gun]); // re-init: reuses the root key
       await go([...offline, 'publish', gun]);
@@ -332,8 +332,10 @@ describe('publishing: interop with notary on the same server', () => {
     // Offline publish.
     d = twinOf();
     r = await both(d, ['-s', 'http://127.0.0.1:1', 'publish', gun]);
-    expectSameOutcome(r);
-    expect(r.ours.stdout).toBe(`Pushing changes to ${gun}\n\n* fatal: client is offline\n`);
+    expect(r.ours.code).toBe(r.go.code);
+    // Go's line, then the server and the cause Go only logs (issue 9)
+    expect(r.go.stdout).toBe(`Pushing changes to ${gun}\n\n* fatal: client is offline\n`);
+    expect(r.ours.stdout).toMatch(/^Pushing changes to \S+\n\n\* fatal: client is offline: could not reach http:\/\/127\.0\.0\.1:1: .*connection refused.*\n$/);
   });
 });
 

@@ -6,6 +6,7 @@
 import { NotaryError } from '../core/errors.js';
 import { loadClientConfig, type ClientConfig } from '../node/config.js';
 import { flagHelp, parseFlags, UsageError, type FlagSpec, type FlagValues } from './flags.js';
+import { explainFailure } from './offline.js';
 
 export interface CliIO {
   readonly stdout: (text: string) => void;
@@ -246,7 +247,11 @@ export class Program {
       return 0;
     } catch (err) {
       if (err instanceof ExitCode) return err.code;
-      if (err instanceof NotaryError) return fail(err.message, err.code);
+      if (err instanceof NotaryError) {
+        const serverUrl = config ? (await config.catch(() => undefined))?.serverUrl : undefined;
+        const explained = explainFailure(ctx, err, serverUrl);
+        return fail(explained.message, explained.code);
+      }
       if (err instanceof CliError || err instanceof UsageError) return fail(err.message);
       // Anything else is a bug in notary-ts: say so without a stack trace unless debugging.
       if (level === 'debug') io.stderr(`${(err as Error).stack ?? String(err)}\n`);

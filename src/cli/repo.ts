@@ -10,7 +10,9 @@ import { resolveCredentials } from '../node/credentials.js';
 import { DirectoryRemote, directoryOfServerUrl } from '../node/directory-remote.js';
 import { proxyFromEnvironment } from '../node/proxy.js';
 import { NotaryRemote } from '../node/remote.js';
-import { TrustedRepository, type MetadataRemote } from '../repository/reader.js';
+import { openOnline } from '../repository/online.js';
+import { TrustedRepository, type MetadataRemote, type ReaderLogger } from '../repository/reader.js';
+import { recordUnreachable } from './offline.js';
 import type { CommandContext } from './program.js';
 
 export async function remoteFor(ctx: CommandContext, config: ClientConfig, gun: string): Promise<NotaryRemote> {
@@ -33,7 +35,11 @@ export async function remoteFor(ctx: CommandContext, config: ClientConfig, gun: 
   });
 }
 
-/** Pings the server; undefined (offline) when it cannot be reached, as the Go CLI silently does. */
+/**
+ * Pings the server; undefined (offline) when it cannot be reached, as the Go CLI does (it logs the ping's
+ * error and goes on offline); a command that then needs the server fails with `client is offline`, which
+ * the CLI frame completes with the ping's cause (src/cli/offline.ts).
+ */
 export async function reachableRemote(ctx: CommandContext, config: ClientConfig, gun: string): Promise<NotaryRemote | undefined> {
   const remote = await remoteFor(ctx, config, gun);
   try {
@@ -41,21 +47,23 @@ export async function reachableRemote(ctx: CommandContext, config: ClientConfig,
     return remote;
   } catch (err) {
     ctx.log.error((err as Error).message);
-    await remote.close();
+    recordUnreachable(ctx, err);
+    await remote.abort();
     return undefined;
   }
 }
 
 export async function openForReading(ctx: CommandContext, gun: string): Promise<{ repo: TrustedRepository; close: () => Promise<void> }> {
   const config = await ctx.config();
-  const open = (remote: MetadataRemote | undefined) =>
+  const log: ReaderLogger = { warn: (m) => ctx.log.warn(m), debug: (m) => ctx.log.debug(m) };
+  const open = (remote: MetadataRemote | undefined, logger: ReaderLogger = log) =>
     TrustedRepository.open({
       gun,
       remote,
       cache: new FileMetadataCache(config.trustDir, gun),
       crypto: nodeCryptoBackend,
       trustPinning: trustPinningOf(config),
-      log: { warn: (m) => ctx.log.warn(m), debug: (m) => ctx.log.debug(m) },
+      log: logger,
       deferCacheWrites: true,
     });
   // `-s file://DIR`: a directory in the Notary URL layout (DirectoryRemote) instead of a server.
@@ -64,39 +72,13 @@ export async function openForReading(ctx: CommandContext, gun: string): Promise<
     const repo = await open(new DirectoryRemote({ dir: directory, gun, crypto: nodeCryptoBackend }));
     return { repo, close: () => repo.cacheWritten() };
   }
-
-  // As the Go CLI, the ping decides whether we are online; unlike it, the update starts at the same time
-  // instead of one round trip later. If the ping fails, whatever the update did is discarded and the
-  // command runs offline from the cache.
-  const remote = await remoteFor(ctx, config, gun);
-  const pinged = remote.ping().then(
-    () => true,
-    (err: unknown) => {
-      ctx.log.error((err as Error).message);
-      return false;
-    },
-  );
-  const online = open(remote).then(
-    (repo) => ({ repo }),
-    (error: unknown) => ({ error }),
-  );
-  if (!(await pinged)) {
-    const discarded = await online;
-    if ('repo' in discarded) await discarded.repo.cacheWritten();
-    await remote.close();
-    const repo = await open(undefined);
-    return { repo, close: () => repo.cacheWritten() };
-  }
-  const result = await online;
-  if ('error' in result) {
-    await remote.close();
-    throw result.error;
-  }
+  // As the Go CLI: the ping decides whether we are online (src/repository/online.ts).
+  const repo = await openOnline({ remote: await remoteFor(ctx, config, gun), open, log, unreachable: (err) => ctx.log.error(err.message) });
   return {
-    repo: result.repo,
+    repo,
     close: async () => {
-      await result.repo.cacheWritten();
-      await remote.close();
+      await repo.cacheWritten();
+      await repo.close();
     },
   };
 }

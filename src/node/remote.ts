@@ -179,9 +179,43 @@ export function validationMessage(body: Uint8Array): { message: string | undefin
   return { message: VALIDATION_WORDING[name] + (msg ?? ''), codes };
 }
 
-// Not unref'd: during a backoff nothing else may keep the process alive, and an unref'd timer let the CLI
-// end mid-retry with Node's exit 13 and no answer (a refused connection, nothing cached).
+// Not unref'd: a retry wait guards a pending operation, and an unref'd timer lets Node empty the event loop
+// and exit (code 13) with the caller's promise never settled.
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Certificate verification failures (OpenSSL / Node codes), in the Go client's x509 wording. */
+const CERT_ERRORS: Record<string, string> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'x509: certificate signed by unknown authority',
+  SELF_SIGNED_CERT_IN_CHAIN: 'x509: certificate signed by unknown authority',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'x509: certificate signed by unknown authority',
+  UNABLE_TO_GET_ISSUER_CERT: 'x509: certificate signed by unknown authority',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'x509: certificate signed by unknown authority',
+  CERT_UNTRUSTED: 'x509: certificate signed by unknown authority',
+  CERT_HAS_EXPIRED: 'x509: certificate has expired or is not yet valid',
+  CERT_NOT_YET_VALID: 'x509: certificate has expired or is not yet valid',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'x509: certificate is not valid for this host',
+  CERT_REVOKED: 'x509: certificate revoked',
+};
+
+/**
+ * One line saying what went wrong on the network, in the Go client's words where it has them (Node's own
+ * messages can span lines: OpenSSL's end in a newline).
+ */
+export function networkCause(code: string, message: string, host: string): string {
+  const firstLine = message.split('\n')[0]!.trim();
+  if (code === 'ECONNREFUSED') return `connection refused (${firstLine})`;
+  if (code === 'ECONNRESET' || code === 'EPIPE') return `connection reset by peer (${firstLine})`;
+  if (code === 'UND_ERR_SOCKET' || code === 'UND_ERR_CLOSED' || firstLine === 'response body closed before its end') return `unexpected EOF (${firstLine})`;
+  if (code === 'ENOTFOUND') return `lookup ${host}: no such host`;
+  if (code === 'EAI_AGAIN') return `lookup ${host}: temporary failure in name resolution`;
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number|packet length too long/.test(firstLine)) return 'http: server gave HTTP response to HTTPS client';
+  const cert = CERT_ERRORS[code];
+  if (cert) return `tls: ${cert} (${code})`;
+  if (/^ERR_SSL_|^ERR_TLS_|^EPROTO$/.test(code)) return `tls: ${firstLine}`;
+  const proxy = /^Proxy response \((\d+)\)/.exec(firstLine);
+  if (proxy) return `the proxy refused the tunnel: ${proxy[1]}`;
+  return `${code && !firstLine.includes(code) ? `${code} ` : ''}${firstLine}`;
+}
 
 function headerValue(h: Dispatcher.ResponseData['headers'], name: string): string | undefined {
   const v = h[name];
@@ -310,6 +344,7 @@ export class NotaryRemote {
       ...(tls.insecureSkipVerify ? { rejectUnauthorized: false } : {}),
     };
     const pool = { connections: options.maxConnections ?? 8, keepAliveTimeout: 10_000, headersTimeout: this.timeouts.headersMs, bodyTimeout: this.timeouts.bodyIdleMs };
+    this.proxy = options.proxy ? redactProxy(options.proxy) : undefined;
     this.agent = options.proxy
       ? // As Go's transport: https through a CONNECT tunnel (TLS to the server inside it), http forwarded.
         new ProxyAgent({ ...pool, uri: options.proxy, requestTls: connect, proxyTunnel: false })
@@ -328,14 +363,27 @@ export class NotaryRemote {
     this.counters.requests = this.counters.connections = this.counters.retries = this.counters.tokenRequests = 0;
   }
 
-  /** Releases the connection pool. */
+  /** Releases the connection pool (after the requests in flight finish). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.agent.close();
   }
 
+  /**
+   * Abandons every request in flight and any retry (they reject with `NETWORK`), then releases the pool:
+   * for a caller that no longer wants the answers (the ping said the server cannot be reached).
+   */
+  async abort(): Promise<void> {
+    this.aborter.abort();
+    this.closed = true;
+    await this.agent.destroy().catch(() => {});
+  }
+
   private closed = false;
+  private readonly aborter = new AbortController();
+  /** The proxy every request goes through, if any (named in network errors). */
+  private readonly proxy: string | undefined;
 
   // ------------------------------------------------------------------------------------------------
   // Public operations
@@ -358,7 +406,8 @@ export class NotaryRemote {
       throw new RemoteError('OFFLINE', `could not reach ${this.serverUrl}: ${msg}`, { where: this.pingUrl.pathname, cause: err });
     }
     if ((result.status < 200 || result.status >= 300) && result.status !== 401) {
-      throw new RemoteError('OFFLINE', `could not reach ${this.serverUrl}: ${result.status}`, { where: this.pingUrl.pathname });
+      const via = this.proxy ? ` (through proxy ${this.proxy})` : '';
+      throw new RemoteError('OFFLINE', `could not reach ${this.serverUrl}: ${result.status}${via}`, { where: this.pingUrl.pathname });
     }
     this.learn(result.challenges);
     return result;
@@ -467,7 +516,7 @@ export class NotaryRemote {
       try {
         return await this.authorised(op);
       } catch (err) {
-        if (op.method !== 'GET' || attempt >= this.retries || !(err instanceof Error) || !RETRYABLE.has(err)) throw err;
+        if (op.method !== 'GET' || attempt >= this.retries || !(err instanceof Error) || !RETRYABLE.has(err) || this.aborter.signal.aborted) throw err;
         this.counters.retries++;
         const delay = this.retryDelayMs * 2 ** attempt;
         await sleep(delay / 2 + Math.random() * (delay / 2));
@@ -646,17 +695,19 @@ export class NotaryRemote {
   private async exchange<T>(ex: Exchange, consume: (res: Dispatcher.ResponseData) => Promise<T>): Promise<T> {
     const controller = new AbortController();
     let timedOut = false;
+    // Not unref'd: it guards the request (see sleep).
     const timer = setTimeout(() => {
       timedOut = true;
       controller.abort();
     }, ex.totalMs);
-    timer.unref?.();
     const abandon = (): void => controller.abort();
     if (ex.signal?.aborted) abandon();
     ex.signal?.addEventListener('abort', abandon, { once: true });
+    this.aborter.signal.addEventListener('abort', abandon, { once: true });
     const path = ex.url.pathname;
     this.counters.requests++;
     try {
+      if (this.aborter.signal.aborted) throw new RemoteError('NETWORK', `${ex.method} ${path}: the remote was closed`, { where: path });
       const res = await this.agent.request({
         origin: ex.url.origin,
         path: `${ex.url.pathname}${ex.url.search}`,
@@ -674,30 +725,37 @@ export class NotaryRemote {
       } finally {
         if (!res.body.destroyed && !res.body.readableEnded) destroyQuietly(res.body);
       }
+      // A consumer that swallowed the abort (a discarded body) must not turn a timeout into an answer.
+      if (controller.signal.aborted) throw new Error('aborted while reading the response');
       // let undici mark the connection idle before the caller's next request, so a sequence of requests
       // reuses one keep-alive connection instead of opening a second one
       await new Promise<void>((resolve) => setImmediate(resolve));
       return result;
     } catch (err) {
       if (err instanceof NotaryError) throw err;
-      throw this.transportError(err, ex.method, path, timedOut);
+      if (this.aborter.signal.aborted && !timedOut) throw new RemoteError('NETWORK', `${ex.method} ${path}: abandoned (the remote was closed)`, { where: path, cause: err });
+      throw this.transportError(err, ex.method, ex.url, timedOut, ex.totalMs);
     } finally {
       clearTimeout(timer);
       ex.signal?.removeEventListener('abort', abandon);
+      this.aborter.signal.removeEventListener('abort', abandon);
     }
   }
 
-  private transportError(err: unknown, method: Method, path: string, timedOut: boolean): RemoteError {
+  private transportError(err: unknown, method: Method, url: URL, timedOut: boolean, totalMs: number): RemoteError {
     const e = err as { code?: unknown; message?: unknown; name?: unknown; cause?: { code?: unknown } };
     const code = typeof e?.code === 'string' ? e.code : typeof e?.cause?.code === 'string' ? e.cause.code : '';
     const t = this.timeouts;
+    const path = url.pathname;
     const what = `${method} ${path}`;
-    if (timedOut) return new RemoteError('TIMEOUT', `${what}: request did not complete within ${t.totalMs} ms`, { where: path, cause: err });
+    if (timedOut) return new RemoteError('TIMEOUT', `${what}: request did not complete within ${totalMs} ms`, { where: path, cause: err });
     if (code === 'UND_ERR_CONNECT_TIMEOUT') return new RemoteError('TIMEOUT', `${what}: connect timed out after ${t.connectMs} ms`, { where: path, cause: err });
     if (code === 'UND_ERR_HEADERS_TIMEOUT') return new RemoteError('TIMEOUT', `${what}: no response headers within ${t.headersMs} ms`, { where: path, cause: err });
     if (code === 'UND_ERR_BODY_TIMEOUT') return new RemoteError('TIMEOUT', `${what}: no response data for ${t.bodyIdleMs} ms`, { where: path, cause: err });
     const detail = typeof e?.message === 'string' && e.message !== '' ? e.message : String(err);
-    const out = new RemoteError('NETWORK', `${what}: network error: ${code && !detail.includes(code) ? `${code} ` : ''}${detail}`, { where: path, cause: err });
+    // With a proxy, a refused or failed connection is the proxy's (Go: "proxyconnect tcp: …").
+    const via = this.proxy && /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|UND_ERR_ABORTED)$/.test(code) ? ` (proxy ${this.proxy})` : '';
+    const out = new RemoteError('NETWORK', `${what}: network error: ${networkCause(code, detail, url.hostname)}${via}`, { where: path, cause: err });
     if (RETRYABLE_NET.has(code)) RETRYABLE.add(out);
     return out;
   }
@@ -752,6 +810,18 @@ export class NotaryRemote {
       if (status >= 500) RETRYABLE.add(err);
     }
     return err;
+  }
+}
+
+/** A proxy URL without its credentials (for messages). */
+function redactProxy(proxy: string): string {
+  try {
+    const u = new URL(proxy);
+    u.username = '';
+    u.password = '';
+    return u.origin;
+  } catch {
+    return 'configured proxy';
   }
 }
 

@@ -12,8 +12,9 @@ import type { Credentials } from '../node/credentials.js';
 import { resolveCredentials } from '../node/credentials.js';
 import { DirectoryRemote, directoryOfServerUrl } from '../node/directory-remote.js';
 import { proxyFromEnvironment } from '../node/proxy.js';
-import { NotaryRemote, type RemoteTlsOptions } from '../node/remote.js';
-import { TrustedRepository, type ReaderLogger } from './reader.js';
+import { NotaryRemote, type RemoteTimeouts, type RemoteTlsOptions } from '../node/remote.js';
+import { openOnline } from './online.js';
+import { TrustedRepository, type MetadataRemote, type ReaderLogger } from './reader.js';
 
 export interface OpenRepositoryOptions {
   /** The repository's Globally Unique Name, e.g. `registry.example.com/team/app`. */
@@ -32,6 +33,8 @@ export interface OpenRepositoryOptions {
   readonly log?: ReaderLogger;
   /** An HTTP proxy URL, or false for none; default: HTTPS_PROXY / HTTP_PROXY / NO_PROXY as the Go client reads them. */
   readonly proxy?: string | false;
+  /** Network time limits (see NotaryRemote); `GET /v2/` is bounded at 5 s as in the Go client. */
+  readonly timeouts?: Partial<RemoteTimeouts>;
 }
 
 function proxyOption(server: string, proxy: string | false | undefined): { proxy?: string } {
@@ -39,6 +42,12 @@ function proxyOption(server: string, proxy: string | false | undefined): { proxy
   return chosen ? { proxy: chosen } : {};
 }
 
+/**
+ * Opens (and updates) a repository. With a Notary server, as the Go client: `GET /v2/` decides whether the
+ * server can be reached; if not (or if the timestamp cannot be downloaded), a cached, verified repository is
+ * used with Go's warning ("… using cached timestamp …", to `log.warn`), else the promise rejects with a
+ * `NotaryError` (`OFFLINE`, naming the server and the cause). It always settles.
+ */
 export async function openRepository(options: OpenRepositoryOptions): Promise<TrustedRepository> {
   const trustDir = options.trustDir === undefined ? join(homedir(), '.notary') : options.trustDir;
   const cache: MetadataCache = trustDir === false ? new MemoryMetadataCache() : new FileMetadataCache(trustDir, options.gun);
@@ -52,19 +61,25 @@ export async function openRepository(options: OpenRepositoryOptions): Promise<Tr
         gun: options.gun,
         credentials: options.credentials ?? (() => resolveCredentials(server)),
         ...(options.tls ? { tls: options.tls } : {}),
+        ...(options.timeouts ? { timeouts: options.timeouts } : {}),
         ...proxyOption(server, options.proxy),
       })
     : undefined;
-  try {
-    return await TrustedRepository.open({
+  const open = (r: MetadataRemote | undefined, log: ReaderLogger | undefined) =>
+    TrustedRepository.open({
       gun: options.gun,
-      remote,
+      remote: r,
       cache,
       crypto: options.crypto ?? nodeCryptoBackend,
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.trustPinning ? { trustPinning: options.trustPinning } : {}),
-      ...(options.log ? { log: options.log } : {}),
+      ...(log ? { log } : {}),
     });
+  try {
+    if (remote instanceof NotaryRemote) {
+      return await openOnline({ remote, open, log: options.log ?? { warn: () => {}, debug: () => {} } });
+    }
+    return await open(remote, options.log);
   } catch (err) {
     await remote?.close();
     throw err;

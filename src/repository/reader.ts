@@ -6,7 +6,8 @@
  * the timestamp is always downloaded, falling back to the cached one when the server cannot be reached;
  * snapshot, targets and delegations are used from the cache when their bytes match what the parent
  * pins, else downloaded by checksum; any failure triggers one root refresh (with a walk over N.root.json
- * when the new root is not signed by the old keys) and one retry. Only verified files reach the cache.
+ * when the new root is not signed by the old keys) and one retry. Only verified files reach the cache, and
+ * only once the whole top-level update has succeeded (a downloaded root included).
  *
  * Beyond Go notary, without changing what is accepted: delegations are fetched concurrently (admitted in
  * Notary's order), and a lookup fetches only the roles whose paths can contain the target.
@@ -154,15 +155,20 @@ export class TrustedRepository {
       }
     }
     try {
-      const set = await bootstrap(options, log, cachedRoot);
+      const { set, downloaded } = await bootstrap(options, log, cachedRoot);
       const repo = new TrustedRepository(set, options, log);
       repo.early = early;
+      // A downloaded root is cached with the rest, once the whole update has succeeded: a root whose
+      // timestamp, snapshot or targets are then refused must not become the pin (issue 9, defect 5).
+      if (downloaded) repo.pendingCache.set('root', downloaded);
       try {
         await repo.updateTopLevel(prefetched);
       } catch (err) {
         log.debug(`update failed (${(err as Error).message}); refreshing root and retrying once`);
         if (!remote) throw err;
-        repo.set = await refreshRoot(repo.set, options, log);
+        const refreshed = await refreshRoot(repo.set, options, log);
+        repo.set = refreshed.set;
+        repo.pendingCache.set('root', refreshed.downloaded);
         await repo.updateTopLevel();
       }
       await repo.flushCache();
@@ -196,7 +202,11 @@ export class TrustedRepository {
     }
     if (!set.timestamp) {
       if (!cachedTimestamp) throw remoteError;
-      this.log.warn('Error while downloading remote metadata, using cached timestamp - this might not be the latest version available remotely');
+      // once per open, though the update may run twice (after a root refresh)
+      if (!this.warnedCachedTimestamp) {
+        this.warnedCachedTimestamp = true;
+        this.log.warn('Error while downloading remote metadata, using cached timestamp - this might not be the latest version available remotely');
+      }
       set.updateTimestamp(cachedTimestamp);
     }
     const snapshot = await this.fetchPinned('snapshot', set.timestamp!.signed.meta?.['snapshot'] ?? undefined);
@@ -270,6 +280,7 @@ export class TrustedRepository {
     return hex ? remote.getRoleByChecksum(role, hex, meta.length) : remote.getRole(role, meta.length);
   }
 
+  private warnedCachedTimestamp = false;
   private readonly pendingCache = new Map<string, Uint8Array>();
   /** Per role, the version of the cached copy a download replaced: the lowest version admissible. */
   private readonly minVersions = new Map<string, number>();
@@ -281,9 +292,11 @@ export class TrustedRepository {
   private async flushCache(): Promise<void> {
     const verified: [string, Uint8Array][] = [];
     for (const [role, bytes] of this.pendingCache) {
-      const trusted = role === 'timestamp' ? this.set.timestamp : role === 'snapshot' ? this.set.snapshot : this.set.roles.get(role)?.metadata;
+      const trusted =
+        role === 'root' ? this.set.root : role === 'timestamp' ? this.set.timestamp : role === 'snapshot' ? this.set.snapshot : this.set.roles.get(role)?.metadata;
       if (trusted?.bytes && bytesEqual(trusted.bytes, bytes)) verified.push([role, bytes]);
     }
+    verified.sort(([a], [b]) => Number(b === 'root') - Number(a === 'root')); // the root first
     this.pendingCache.clear();
     const write = async (): Promise<void> => {
       for (const [role, bytes] of verified) await this.options.cache.set(role, bytes);
@@ -453,8 +466,9 @@ export class TrustedRepository {
   }
 }
 
-async function bootstrap(options: OpenOptions, log: ReaderLogger, cachedRoot: Uint8Array | undefined): Promise<TrustedMetadataSet> {
-  const { gun, cache, remote, crypto } = options;
+/** The trusted root to start from, and the bytes of a downloaded one (to cache once the update succeeds). */
+async function bootstrap(options: OpenOptions, log: ReaderLogger, cachedRoot: Uint8Array | undefined): Promise<{ set: TrustedMetadataSet; downloaded?: Uint8Array }> {
+  const { gun, remote, crypto } = options;
   const clock = options.clock ?? (() => new Date());
   let previous: Metadata<'Root'> | undefined;
   if (cachedRoot) {
@@ -462,7 +476,7 @@ async function bootstrap(options: OpenOptions, log: ReaderLogger, cachedRoot: Ui
     const cachedSet = TrustedMetadataSet.bootstrap(cachedRoot, { gun, crypto, clock });
     try {
       cachedSet.assertRootFresh();
-      return cachedSet;
+      return { set: cachedSet };
     } catch (err) {
       log.debug(`cached root is expired (${(err as Error).message}); downloading a new one`);
       previous = cachedSet.root;
@@ -486,8 +500,7 @@ async function bootstrap(options: OpenOptions, log: ReaderLogger, cachedRoot: Ui
     ...(previous ? { previousRoot: previous, minVersion: previous.version } : {}),
   });
   set.assertRootFresh();
-  await cache.set('root', rootBytes);
-  return set;
+  return { set, downloaded: rootBytes };
 }
 
 /**
@@ -495,8 +508,8 @@ async function bootstrap(options: OpenOptions, log: ReaderLogger, cachedRoot: Ui
  * accept it against the trusted root, walking N.root.json when the new root is not co-signed by the old
  * keys, cache it, and return a fresh state machine on it.
  */
-async function refreshRoot(current: TrustedMetadataSet, options: OpenOptions, log: ReaderLogger): Promise<TrustedMetadataSet> {
-  const { gun, cache, remote, crypto } = options;
+async function refreshRoot(current: TrustedMetadataSet, options: OpenOptions, log: ReaderLogger): Promise<{ set: TrustedMetadataSet; downloaded: Uint8Array }> {
+  const { gun, remote, crypto } = options;
   const clock = options.clock ?? (() => new Date());
   if (!remote) throw offline();
   const expected = current.snapshotMeta('root');
@@ -523,6 +536,5 @@ async function refreshRoot(current: TrustedMetadataSet, options: OpenOptions, lo
     await walkRootVersions(next, latest, (v) => remote.getRootVersion(v));
   }
   next.assertRootFresh();
-  await cache.set('root', latest);
-  return next;
+  return { set: next, downloaded: latest };
 }

@@ -2,13 +2,16 @@
  * A malicious (or merely broken) notary-server for attack tests: it speaks the read API the reader uses
  * (`GET /v2/`, `GET /v2/<gun>/_trust/tuf/{timestamp.json, root.json, <N>.root.json, <role>.<sha256>.json,
  * <role>.json}`) and serves, per role, whatever behaviour the test sets: given bytes, an HTTP status, an
- * endless body, headers then silence, or a slow drip. Checksums in the URL are ignored on purpose (a file is
- * looked up by its role), so an attacker can answer any request with any bytes.
+ * endless body, headers then silence, a slow drip, or half a body then a reset connection. Checksums in the
+ * URL are ignored on purpose (a file is looked up by its role), so an attacker can answer any request with
+ * any bytes. The ping (`/v2/`), the key endpoints (`timestamp.key`) and publish/delete (`publish`) can be
+ * given behaviours too; any GUN's paths are served; with `tls` it serves HTTPS (test/faults.test.ts).
  *
  * Every request is logged with the bytes the server managed to hand to the socket and whether the client
  * hung up, so a test can prove the client stopped an endless or slow body early.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 
 export type Behaviour =
@@ -23,7 +26,14 @@ export type Behaviour =
   /** 200 with headers (optionally the first `prefix` bytes), then nothing, ever. */
   | { readonly kind: 'stall'; readonly prefix?: Uint8Array }
   /** 200, then one byte of `body` every `intervalMs` (endless filler after `body` runs out). */
-  | { readonly kind: 'drip'; readonly body?: Uint8Array; readonly intervalMs?: number };
+  | { readonly kind: 'drip'; readonly body?: Uint8Array; readonly intervalMs?: number }
+  /** 200 with a Content-Length, the first `prefix` bytes (default: half of `body`), then the connection is reset. */
+  | { readonly kind: 'reset'; readonly body: Uint8Array; readonly prefix?: number };
+
+export interface EvilServerOptions {
+  /** Serve HTTPS with this certificate and key (PEM). */
+  readonly tls?: { readonly cert: string; readonly key: string };
+}
 
 export interface RequestRecord {
   readonly method: string;
@@ -45,7 +55,8 @@ export interface EvilServer {
   readonly gun: string;
   /**
    * Behaviour per role (`root`, `2.root`, `timestamp`, `snapshot`, `targets`, `targets/x`); a key
-   * `<role>.json` overrides the role's behaviour for requests by current name only.
+   * `<role>.json` overrides the role's behaviour for requests by current name only; the key `/v2/`
+   * sets the ping's behaviour (default: 200 `{}`).
    */
   readonly files: Map<string, Behaviour>;
   readonly requests: RequestRecord[];
@@ -69,13 +80,18 @@ export function parseFileName(name: string): { role: string; checksum: string | 
   return { role: name, checksum: undefined };
 }
 
-export async function startEvilServer(gun: string): Promise<EvilServer> {
+export async function startEvilServer(gun: string, options: EvilServerOptions = {}): Promise<EvilServer> {
   const files = new Map<string, Behaviour>();
   const requests: RequestRecord[] = [];
   const pending = new Set<Promise<void>>();
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
-  const prefix = `/v2/${gun}/_trust/tuf/`;
+  // Any GUN's files are served (the repository's own, or the behaviour set): a client creating another GUN
+  // meets the same faults.
+  const prefixOf = (path: string): string => {
+    const at = path.indexOf('/_trust/tuf/');
+    return path.startsWith('/v2/') && at >= 0 ? path.slice(0, at + '/_trust/tuf/'.length) : `/v2/${gun}/_trust/tuf/`;
+  };
 
   const handle = async (req: IncomingMessage, res: ServerResponse, rec: RequestRecord): Promise<void> => {
     const closed = new Promise<void>((resolve) => res.once('close', resolve));
@@ -102,16 +118,17 @@ export async function startEvilServer(gun: string): Promise<EvilServer> {
         closed,
       ]);
 
-    if (req.method !== 'GET') {
-      res.writeHead(405).end();
-      return;
-    }
-    if (req.url === '/v2/' || req.url === '/v2') {
+    const ping = req.url === '/v2/' || req.url === '/v2';
+    if (ping && !files.has('/v2/')) {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       return;
     }
     // `<role>.json` set on its own answers only requests by current name (no checksum in the URL).
-    const behaviour = rec.role === undefined ? undefined : ((rec.checksum === undefined ? files.get(`${rec.role}.json`) : undefined) ?? files.get(rec.role));
+    const behaviour = ping ? files.get('/v2/') : rec.role === undefined ? undefined : ((rec.checksum === undefined ? files.get(`${rec.role}.json`) : undefined) ?? files.get(rec.role));
+    if (req.method !== 'GET' && behaviour?.kind !== 'status' && behaviour?.kind !== 'hang') {
+      res.writeHead(405).end();
+      return;
+    }
     if (!behaviour) {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[{"code":"METADATA_NOT_FOUND","message":"You have requested metadata that does not exist."}]}');
       return;
@@ -146,6 +163,13 @@ export async function startEvilServer(gun: string): Promise<EvilServer> {
         await closed;
         return;
       }
+      case 'reset': {
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': behaviour.body.length });
+        await write(behaviour.body.subarray(0, behaviour.prefix ?? behaviour.body.length >> 1));
+        await sleep(20);
+        res.socket?.resetAndDestroy?.() ?? res.destroy();
+        return;
+      }
       case 'drip': {
         res.writeHead(200, {});
         res.flushHeaders();
@@ -160,12 +184,17 @@ export async function startEvilServer(gun: string): Promise<EvilServer> {
     }
   };
 
-  const server: Server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?')[0]!;
+    const prefix = prefixOf(path);
     let role: string | undefined;
     let checksum: string | undefined;
     if (path.startsWith(prefix) && path.endsWith('.json')) {
       ({ role, checksum } = parseFileName(decodeURI(path.slice(prefix.length, -'.json'.length))));
+    } else if (path.startsWith(prefix) && path.endsWith('.key')) {
+      role = decodeURI(path.slice(prefix.length)); // `timestamp.key`, `snapshot.key`
+    } else if (path === prefix) {
+      role = 'publish'; // POST (publish) and DELETE of the whole collection
     }
     const rec: RequestRecord = { method: req.method ?? '', path, role, checksum, bytesSent: 0, abortedByClient: false, startedAt: Date.now(), endedAt: undefined };
     requests.push(rec);
@@ -174,8 +203,10 @@ export async function startEvilServer(gun: string): Promise<EvilServer> {
       .then(() => (res.writableEnded || res.destroyed ? undefined : new Promise<void>((r) => res.once('close', () => r()))))
       .finally(() => pending.delete(p));
     pending.add(p);
-  });
-  server.on('connection', (s) => {
+  };
+  const server: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, listener) : createServer(listener);
+  server.on('connection', (s: Socket) => {
+    s.on('error', () => {}); // a client that resets the connection
     sockets.add(s);
     s.once('close', () => sockets.delete(s));
   });
@@ -183,7 +214,7 @@ export async function startEvilServer(gun: string): Promise<EvilServer> {
   const { port } = server.address() as AddressInfo;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     gun,
     files,
     requests,
