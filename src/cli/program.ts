@@ -45,6 +45,8 @@ export interface Command {
   readonly use: string;
   readonly short: string;
   readonly flags?: readonly FlagSpec[];
+  /** The command parses its own arguments (`trust`, which follows docker's flags and messages): `args` is everything after its path. */
+  readonly rawArgs?: boolean;
   run(ctx: CommandContext): Promise<void>;
 }
 
@@ -191,7 +193,7 @@ export class Program {
     };
     let parsed: { args: string[]; flags: FlagValues };
     try {
-      parsed = parseFlags(rest, specs);
+      parsed = cmd?.rawArgs ? { args: rest, flags: {} } : parseFlags(rest, specs);
     } catch (err) {
       if (err instanceof UsageError) return fail(err.message);
       throw err;

@@ -31,6 +31,7 @@ export const COMMAND_GROUPS: readonly LazyCommands[] = [
     paths: [['delegation', 'add'], ['delegation', 'remove'], ['delegation', 'purge']],
     load: async () => (await import('./delegation.js')).delegationCommands,
   },
+  { paths: [['trust']], load: async () => [(await import('./trust.js')).trustCommand] },
 ];
 
 export function buildProgram(): Program {
