@@ -52,3 +52,23 @@ export {
   REFERENCE_ERRORS,
   type ImageReference,
 } from './images/reference.js';
+// Images: Docker Content Trust settings (server, TLS dir, trust dir, passphrases) and registry credentials.
+export {
+  dockerConfigDir,
+  trustDirectory,
+  trustServer,
+  trustCertDirectory,
+  trustServerTls,
+  readCertsDirectory,
+  isInsecureRegistry,
+  resolveTrustTarget,
+  dockerPassphraseRetriever,
+  dockerEnvPassphrase,
+  DOCKER_HUB_NOTARY,
+  DOI_DEPRECATION_WARNING,
+  DOCKER_ALIAS_MAP,
+  type TrustTarget,
+  type DockerPassphraseOptions,
+  type HostLookup,
+} from './images/trust-settings.js';
+export { resolveRegistryCredentials, registryAuthKey, DOCKER_HUB_AUTH_KEY, type RegistryCredentialOptions } from './node/credentials.js';

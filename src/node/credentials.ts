@@ -199,3 +199,68 @@ export async function resolveCredentials(serverUrl: string, options: CredentialO
   const entry = lookupHost(config.auths, serverUrl, host);
   return entry ? fromDockerAuth(entry, host) : undefined;
 }
+
+// ------------------------------------------------------------------------------------------------------------
+// Registry credentials, as the docker CLI finds them for an image (`command.ResolveAuthConfig`)
+
+/** docker's `registry.IndexServer`: the config.json key (and helper address) for Docker Hub. */
+export const DOCKER_HUB_AUTH_KEY = 'https://index.docker.io/v1/';
+
+/**
+ * The key docker looks credentials up under for a registry domain: `https://index.docker.io/v1/` for Docker
+ * Hub (`docker.io`, `index.docker.io`), else the domain itself (`host[:port]`).
+ */
+export function registryAuthKey(registryDomain: string): string {
+  return registryDomain === 'docker.io' || registryDomain === 'index.docker.io' ? DOCKER_HUB_AUTH_KEY : registryDomain;
+}
+
+export interface RegistryCredentialOptions {
+  /** Environment to read DOCKER_CONFIG, DOCKER_AUTH_CONFIG, HOME and PATH from (default: process.env). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** docker's `--config` directory; default `$DOCKER_CONFIG`, else `~/.docker`. */
+  readonly configDir?: string;
+  /** Timeout for a credential helper (default 10 s). */
+  readonly helperTimeoutMs?: number;
+}
+
+/**
+ * The credentials docker would use for a registry (not NOTARY_AUTH: that is the notary CLI's): in order
+ * `DOCKER_AUTH_CONFIG` (JSON like config.json's `auths`, as docker 28 reads it), then config.json's
+ * `credHelpers[<key>]`, else `credsStore`, else `auths[<key>]` (exact, then a legacy key whose hostname is
+ * the key). A helper is asked for the key exactly (`https://index.docker.io/v1/` for Docker Hub). With a
+ * helper configured, docker does not fall back to `auths`: neither does this.
+ * Undefined when nothing is configured; NotaryError `INVALID_ARGUMENT` for broken configuration.
+ */
+export async function resolveRegistryCredentials(registryDomain: string, options: RegistryCredentialOptions = {}): Promise<Credentials | undefined> {
+  const env = options.env ?? process.env;
+  const key = registryAuthKey(registryDomain);
+  const inline = env.DOCKER_AUTH_CONFIG;
+  if (inline !== undefined && inline !== '') {
+    let parsed: DockerConfig;
+    try {
+      parsed = JSON.parse(inline) as DockerConfig;
+    } catch {
+      throw invalid('DOCKER_AUTH_CONFIG is not valid JSON');
+    }
+    const entry = lookupAuthKey(parsed?.auths, key);
+    const found = entry ? fromDockerAuth(entry, key) : undefined;
+    if (found) return found;
+  }
+  const config = await readDockerConfig(options.configDir !== undefined ? { ...env, DOCKER_CONFIG: options.configDir } : env);
+  if (!config) return undefined;
+  const timeoutMs = options.helperTimeoutMs ?? 10_000;
+  const helpers = config.credHelpers && typeof config.credHelpers === 'object' ? config.credHelpers : undefined;
+  const helper = helpers && Object.prototype.hasOwnProperty.call(helpers, key) ? helpers[key] : undefined;
+  const store = typeof helper === 'string' && helper !== '' ? helper : typeof config.credsStore === 'string' && config.credsStore !== '' ? config.credsStore : undefined;
+  if (store !== undefined) return fromHelper(store, [key], env, timeoutMs);
+  const entry = lookupAuthKey(config.auths, key);
+  return entry ? fromDockerAuth(entry, key) : undefined;
+}
+
+/** docker's fileStore.Get: the exact key, else the first key whose ConvertToHostname is the key. */
+function lookupAuthKey<T>(map: Record<string, T> | undefined, key: string): T | undefined {
+  if (!map || typeof map !== 'object') return undefined;
+  if (Object.prototype.hasOwnProperty.call(map, key)) return map[key];
+  for (const [k, v] of Object.entries(map)) if (hostnameOf(k) === key) return v;
+  return undefined;
+}
