@@ -15,7 +15,8 @@ import { lineReaderFor, askConfirm } from '../../node/passphrase.js';
 import { parseNormalizedNamed, type ImageReference } from '../../images/reference.js';
 import { formatInspectJson, formatInspectPretty, type RepositoryTrust } from '../../images/trust/inspect.js';
 import { addSigner, removeSigner, revoke, signTag } from '../../images/trust/operations.js';
-import { dockerConfigDir, dockerRetriever, registryCredentials, TrustSession } from '../../images/trust/session.js';
+import { dockerRetriever, registryCredentials, TrustSession } from '../../images/trust/session.js';
+import { dockerConfigDir } from '../../images/trust-settings.js';
 import { resolveImageDigest } from '../../images/trust/registry-digest.js';
 import { ExitCode, VERSION, type Command, type CommandContext } from '../program.js';
 import { parsePemPublicKey } from './delegation.js';
@@ -65,7 +66,7 @@ function session(t: TrustCtx, ref: ImageReference, prompt = false): TrustSession
   const env = t.ctx.io.env;
   return new TrustSession(ref, {
     env,
-    retriever: dockerRetriever(env, prompt ? { input: t.ctx.io.stdin, output: t.out, isTTY: t.ctx.io.stdinIsTTY } : undefined),
+    retriever: dockerRetriever(env, prompt ? { input: t.ctx.io.stdin, output: t.out } : undefined),
     log: { warn: (m) => t.ctx.log.warn(m), debug: (m) => t.ctx.log.debug(m) },
   });
 }
@@ -338,7 +339,7 @@ async function trustKeyStore(t: TrustCtx) {
   const { FileKeyStore } = await import('../../node/keystore.js');
   const { nodeCryptoBackend } = await import('../../crypto/node.js');
   return FileKeyStore.open(join(dockerConfigDir(env), 'trust'), {
-    retriever: dockerRetriever(env, { input: t.ctx.io.stdin, output: t.out, isTTY: t.ctx.io.stdinIsTTY }),
+    retriever: dockerRetriever(env, { input: t.ctx.io.stdin, output: t.out }),
     crypto: nodeCryptoBackend,
     log: (_level, message) => t.ctx.log.warn(message),
   });
@@ -422,7 +423,7 @@ const keyLoadSub: Sub = {
     if (isEncryptedKeyFile(text, file) && !block.headers.some(([k]) => k === 'path')) {
       // docker decrypts such a key and then hands DER to the importer, which imports nothing (docker/cli#1095):
       // we re-wrap the decrypted key as PEM so it is actually stored.
-      const retriever = dockerRetriever(env, { input: t.ctx.io.stdin, output: t.out, isTTY: t.ctx.io.stdinIsTTY });
+      const retriever = dockerRetriever(env, { input: t.ctx.io.stdin, output: t.out });
       let plain;
       for (let attempt = 0; ; attempt++) {
         let answer;
