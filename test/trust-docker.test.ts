@@ -5,10 +5,10 @@
  * key in its trust dir). Compared byte for byte: stdout, stderr and exit codes.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dockerConfig, runDocker, runTrust, startTrustServer, DOCKER_PASSPHRASES, type Run, type TrustServer } from './support/docker-trust.js';
+import { dockerConfig, runDocker, runDockerRaw, runTrust, startTrustServer, DOCKER_PASSPHRASES, type Run, type TrustServer } from './support/docker-trust.js';
 import { goNotary } from './support/go-repo.js';
 
 let srv: TrustServer;
@@ -139,6 +139,30 @@ describe('inspect: docker-written trust data', () => {
     expectSame(await both(['inspect', 'registry.test:5000/none/x']));
     expectSame(await both(['inspect', '--pretty', 'registry.test:5000/none/x', GUN]));
     expectSame(await both(['inspect', GUN, 'registry.test:5000/none/x']));
+  });
+
+  it('install-plugin: docker discovers the docker-trust plugin and runs it as `notary-ts trust`', async () => {
+    const a = config();
+    const bin = join(__dirname, '..', 'dist', 'cli', 'main.js');
+    const inst = await runTrust(['install-plugin'], { ...a.env, NOTARY_TS_BIN: bin }, '', a.dir);
+    const plugin = join(a.dir, 'cli-plugins', 'docker-trust');
+    expect(inst.stdout).toBe(`Installed docker CLI plugin: ${plugin}\n`);
+    expect(statSync(plugin).mode & 0o111).not.toBe(0);
+    // docker 28 validates the plugin's metadata and lists it; only the builtin `trust` shadows it (docker >= 29 has none).
+    const info = execFileSync('docker', ['info', '--format', '{{json .ClientInfo.Plugins}}'], { env: { PATH: process.env['PATH']!, HOME: process.env['HOME']!, ...a.env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const plugins = JSON.parse(info.trim()) as { Name: string; Path: string; Err?: string; ShortDescription?: string }[];
+    const ours = plugins.find((p) => p.Path === plugin)!;
+    expect(ours.Name).toBe('trust');
+    expect(ours.Err).toBe('plugin "trust" duplicates builtin command');
+    // Under a name docker has no builtin for, docker really runs it: same bytes as the builtin `docker trust`.
+    copyFileSync(plugin, join(a.dir, 'cli-plugins', 'docker-ntrust'));
+    for (const args of [['inspect', '--pretty', GUN], ['inspect', GUN], ['sign']]) {
+      const viaPlugin = await runDockerRaw(['ntrust', ...args], a.env, a.dir);
+      const builtin = await runDocker(args, a.env, '', a.dir);
+      expect(viaPlugin.stdout).toBe(builtin.stdout);
+      expect(viaPlugin.stderr.replaceAll('docker ntrust', 'docker trust')).toBe(builtin.stderr);
+      expect(viaPlugin.code).toBe(builtin.code);
+    }
   });
 
   it('a bad DOCKER_CONTENT_TRUST_SERVER is refused as docker refuses it', async () => {

@@ -91,6 +91,11 @@ export function runDocker(args: readonly string[], env: Record<string, string>, 
   return run('docker', ['trust', ...args], env, stdin, cwd);
 }
 
+/** `docker ARGS` (a CLI plugin's command, for instance). */
+export function runDockerRaw(args: readonly string[], env: Record<string, string>, cwd?: string): Promise<Run> {
+  return run('docker', args, env, '', cwd);
+}
+
 const BIN = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
 
 /** `notary-ts trust ARGS` through the built bin, in its own process. */

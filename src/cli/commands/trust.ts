@@ -465,7 +465,9 @@ if [ "$1" = docker-cli-plugin-metadata ]; then
   printf '%s\\n' ${q(metadata)}
   exit 0
 fi
-if [ "$1" = trust ]; then shift; fi
+# docker passes the plugin's command name first (\`trust\`, or the name this file was copied to).
+name=\${0##*/docker-}
+if [ "$1" = trust ] || [ "$1" = "$name" ]; then shift; fi
 NOTARY_TS_DOCKER_PLUGIN=1 exec ${q(node)} ${q(bin)} trust "$@"
 `;
 }
