@@ -72,3 +72,8 @@ export {
   type HostLookup,
 } from './images/trust-settings.js';
 export { resolveRegistryCredentials, registryAuthKey, DOCKER_HUB_AUTH_KEY, type RegistryCredentialOptions } from './node/credentials.js';
+// Images: `docker trust` as an API (resolve a tag to its signed digest, sign, revoke, inspect).
+export { resolveSignedImage, signImage, revokeImage, inspectImage, type SignedImage, type ResolveOptions, type SignImageOptions, type ImageTrustOptions } from './images/trust/api.js';
+export { formatInspectJson, formatInspectPretty, type RepositoryTrust, type SignedTag, type Signer } from './images/trust/inspect.js';
+export { TrustSession, type TrustSessionOptions } from './images/trust/session.js';
+export type { SignOutcome, SignProgress, ImageTarget } from './images/trust/operations.js';

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerConfig, runDocker, runDockerRaw, runTrust, startTrustServer, DOCKER_PASSPHRASES, type Run, type TrustServer } from './support/docker-trust.js';
 import { goNotary } from './support/go-repo.js';
+import { formatInspectJson, inspectImage, resolveSignedImage } from '../src/index.js';
 
 let srv: TrustServer;
 const dirs: string[] = [];
@@ -121,6 +122,7 @@ describe('inspect: docker-written trust data', () => {
     addhash(join(alice.dir, 'trust'), GUN, 'v10', hexB, 99, 'targets/releases,targets/alice');
     addhash(join(alice.dir, 'trust'), GUN, 'v2', hexB, 99, 'targets/releases,targets/alice');
     addhash(join(alice.dir, 'trust'), GUN, 'admin', hexB, 99, 'targets');
+    addhash(join(alice.dir, 'trust'), GUN, 'unreleased', hexB, 99, 'targets/alice');
     await ok(runDocker(['sign', `${GUN}:v1`], bob.env, '', bob.dir)); // co-sign (no daemon needed)
   }, 240_000);
 
@@ -163,6 +165,23 @@ describe('inspect: docker-written trust data', () => {
       expect(viaPlugin.stderr.replaceAll('docker ntrust', 'docker trust')).toBe(builtin.stderr);
       expect(viaPlugin.code).toBe(builtin.code);
     }
+  });
+
+  it('API: resolveSignedImage answers what a trusted pull would use, with its signers', async () => {
+    const env = config().env;
+    const v1 = await resolveSignedImage(`${GUN}:v1`, { env });
+    expect(v1).toEqual({ name: GUN, tag: 'v1', digest: `sha256:${hexA}`, size: 1234, role: 'targets/releases', signers: ['alice', 'bob'], roles: ['targets/alice', 'targets/releases', 'targets/bob'] });
+    const admin = await resolveSignedImage(`${GUN}:admin`, { env });
+    expect(admin).toMatchObject({ role: 'targets', signers: ['Repo Admin'], digest: `sha256:${hexB}` });
+    expect((await resolveSignedImage(`${GUN}:v2`, { env, requireSigners: ['alice'] })).signers).toEqual(['alice']);
+    await expect(resolveSignedImage(`${GUN}:v2`, { env, requireSigners: ['bob'] })).rejects.toMatchObject({ code: 'THRESHOLD_NOT_MET' });
+    await expect(resolveSignedImage(`${GUN}:unreleased`, { env })).rejects.toMatchObject({ code: 'TARGET_NOT_FOUND', message: 'No valid trust data for unreleased' });
+    await expect(resolveSignedImage(`${GUN}:nope`, { env })).rejects.toMatchObject({ code: 'TARGET_NOT_FOUND' });
+    await expect(resolveSignedImage(`${GUN}:v1@sha256:${hexB}`, { env })).rejects.toMatchObject({ code: 'HASH_MISMATCH' });
+    expect((await resolveSignedImage(`${GUN}@sha256:${hexA}`, { env })).tag).toBe('v1');
+    await expect(resolveSignedImage('registry.test:5000/none/x:v1', { env })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    const inspected = await inspectImage(`${GUN}:v1`, { env });
+    expect(formatInspectJson([{ name: `${GUN}:v1`, trust: inspected }])).toBe((await runDocker(['inspect', `${GUN}:v1`], env)).stdout);
   });
 
   it('a bad DOCKER_CONTENT_TRUST_SERVER is refused as docker refuses it', async () => {
