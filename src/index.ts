@@ -72,8 +72,23 @@ export {
   type HostLookup,
 } from './images/trust-settings.js';
 export { resolveRegistryCredentials, registryAuthKey, DOCKER_HUB_AUTH_KEY, type RegistryCredentialOptions } from './node/credentials.js';
+// Registry client (OCI distribution): tag → manifest digest, size, media type; and image → manifest.
+export {
+  RegistryClient,
+  RegistryError,
+  MANIFEST_MEDIA_TYPES,
+  MAX_MANIFEST_BYTES,
+  DOCKER_HUB_REGISTRY,
+  DEFAULT_REGISTRY_TIMEOUTS,
+  type RegistryClientOptions,
+  type RegistryTimeouts,
+  type ManifestDescriptor,
+  type ManifestMediaType,
+  type ResolveOptions,
+} from './registry/client.js';
+export { resolveImage, type ResolveImageOptions, type ResolvedImage } from './images/resolve.js';
 // Images: `docker trust` as an API (resolve a tag to its signed digest, sign, revoke, inspect).
-export { resolveSignedImage, signImage, revokeImage, inspectImage, type SignedImage, type ResolveOptions, type SignImageOptions, type ImageTrustOptions } from './images/trust/api.js';
+export { resolveSignedImage, signImage, revokeImage, inspectImage, type SignedImage, type ResolveSignedImageOptions, type SignImageOptions, type ImageTrustOptions } from './images/trust/api.js';
 export { formatInspectJson, formatInspectPretty, type RepositoryTrust, type SignedTag, type Signer } from './images/trust/inspect.js';
 export { TrustSession, type TrustSessionOptions } from './images/trust/session.js';
 export type { SignOutcome, SignProgress, ImageTarget } from './images/trust/operations.js';

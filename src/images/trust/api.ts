@@ -34,7 +34,7 @@ export interface SignedImage {
   readonly roles: readonly string[];
 }
 
-export interface ResolveOptions extends ImageTrustOptions {
+export interface ResolveSignedImageOptions extends ImageTrustOptions {
   /** Refuse unless each of these signers (delegation names without `targets/`) signed the same digest. */
   readonly requireSigners?: readonly string[];
 }
@@ -57,7 +57,7 @@ async function withSession<T>(ref: ImageReference, options: ImageTrustOptions, f
  * `targets/releases`, then `targets`; a tag only in another delegation is not released. A reference with a
  * digest must match the signed one; a digest-only reference is looked up among the released targets.
  */
-export async function resolveSignedImage(reference: string | ImageReference, options: ResolveOptions = {}): Promise<SignedImage> {
+export async function resolveSignedImage(reference: string | ImageReference, options: ResolveSignedImageOptions = {}): Promise<SignedImage> {
   const ref = parse(reference);
   return withSession(ref, options, async (session) => {
     const repo = await session.open();
