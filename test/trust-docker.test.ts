@@ -298,3 +298,81 @@ describe('signer remove, key load', () => {
     expect(existsSync(join(a.dir, 'trust'))).toBe(true);
   });
 });
+
+describe('revoke and signer remove, side by side with docker on identical repositories', () => {
+  /** Two identical histories (one per CLI): signers alice and bob, v1 and v2 released by alice, v1 co-signed by bob. */
+  async function twin(gun: string): Promise<{ alice: ReturnType<typeof config>; bob: ReturnType<typeof config> }> {
+    const alice = config();
+    const bob = config();
+    const ok = async (p: Promise<Run>) => {
+      const r = await p;
+      if (r.code !== 0) throw new Error(`setup failed: ${r.stdout}${r.stderr}`);
+    };
+    await ok(runDocker(['key', 'generate', 'alice', '--dir', alice.dir], alice.env, '', alice.dir));
+    await ok(runDocker(['key', 'generate', 'bob', '--dir', bob.dir], bob.env, '', bob.dir));
+    await ok(runDocker(['signer', 'add', '--key', join(alice.dir, 'alice.pub'), 'alice', gun], alice.env, '', alice.dir));
+    await ok(runDocker(['signer', 'add', '--key', join(bob.dir, 'bob.pub'), 'bob', gun], alice.env, '', alice.dir));
+    addhash(join(alice.dir, 'trust'), gun, 'v1', 'e'.repeat(64), 5, 'targets/releases,targets/alice');
+    addhash(join(alice.dir, 'trust'), gun, 'v2', 'f'.repeat(64), 6, 'targets/releases,targets/alice');
+    await ok(runDocker(['sign', `${gun}:v1`], bob.env, '', bob.dir));
+    return { alice, bob };
+  }
+  let d: Awaited<ReturnType<typeof twin>>;
+  let o: Awaited<ReturnType<typeof twin>>;
+  const gd = 'registry.test:5000/twin/docker';
+  const go = 'registry.test:5000/twin/ours';
+  // The twins have their own keys: key IDs are masked (the digests are all one letter).
+  const mask = (t: string) => t.replace(/\b[0-9a-f]{12}(?:[0-9a-f]{52})?\b/g, (m) => (/^(.)\1+$/.test(m) ? m : 'ID'));
+  const same = (docker: Run, ours: Run) => {
+    expect(mask(ours.stdout.replaceAll(go, gd))).toBe(mask(docker.stdout));
+    expect(ours.stderr.replaceAll(go, gd)).toBe(docker.stderr);
+    expect(ours.code).toBe(docker.code);
+  };
+
+  beforeAll(async () => {
+    d = await twin(gd);
+    o = await twin(go);
+  }, 300_000);
+
+  it('revoke of an unknown repository, an unknown tag, then of a co-signed tag', async () => {
+    for (const [args, stdin] of [
+      [['revoke', 'registry.test:5000/none/x:v1'], ''],
+      [['revoke', '-y', 'registry.test:5000/none/x'], ''],
+      [['revoke', 'TAG:never'], ''],
+      [['revoke', 'TAG'], 'n\n'],
+      [['revoke', 'TAG:v1'], ''],
+    ] as const) {
+      const docker = await runDocker(args.map((a) => a.replace('TAG', gd)), d.bob.env, stdin, d.bob.dir);
+      const ours = await runTrust(args.map((a) => a.replace('TAG', go)), o.bob.env, stdin, o.bob.dir);
+      same(docker, ours);
+    }
+    const docker = await runDocker(['inspect', gd], config().env);
+    const ours = await runTrust(['inspect', go], config().env);
+    same(docker, ours);
+  });
+
+  it('signer remove: unknown signer; the last signer of a release, declined then forced; revoke all', async () => {
+    for (const [args, stdin] of [
+      [['signer', 'remove', 'nobody', 'TAG'], ''],
+      [['signer', 'remove', 'bob', 'TAG', 'registry.test:5000/none/x'], 'n\n'],
+    ] as const) {
+      const docker = await runDocker(args.map((a) => a.replace('TAG', gd)), d.alice.env, stdin, d.alice.dir);
+      const ours = await runTrust(args.map((a) => a.replace('TAG', go)), o.alice.env, stdin, o.alice.dir);
+      same(docker, ours);
+    }
+    const docker = await runDocker(['revoke', '-y', gd], d.alice.env, '', d.alice.dir);
+    const ours = await runTrust(['revoke', '-y', go], o.alice.env, '', o.alice.dir);
+    same(docker, ours);
+    same(await runDocker(['inspect', '--pretty', gd], config().env), await runTrust(['inspect', '--pretty', go], config().env));
+    // Where we differ on purpose: docker >= 26 leaves a signer that is not the last one in place (and -f
+    // prevents removal); notary-ts removes it, as docker documents.
+    const dockerRemove = await runDocker(['signer', 'remove', '-f', 'bob', gd], d.alice.env, '', d.alice.dir);
+    expect(dockerRemove).toEqual({ stdout: `Removing signer "bob" from ${gd}...\n`, stderr: '', code: 0 });
+    const oursRemove = await runTrust(['signer', 'remove', '-f', 'bob', go], o.alice.env, '', o.alice.dir);
+    expect(oursRemove).toEqual({ stdout: `Removing signer "bob" from ${go}...\nSuccessfully removed bob from ${go}\n\n`, stderr: '', code: 0 });
+    expect((await runDocker(['inspect', gd], config().env)).stdout).toContain('"bob"');
+    const after = await runDocker(['inspect', go], config().env);
+    expect(after.stdout).not.toContain('"bob"');
+    expect(after.stdout).toContain('"alice"');
+  });
+});

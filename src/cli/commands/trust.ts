@@ -309,14 +309,15 @@ const signerRemoveSub: Sub = {
           void s.serverUrl;
           removed = await removeSigner(s, name, {
             force: t.flags['force'] === true,
+            repoName: repo,
             confirm: () =>
               confirm(t, `The signer "${name}" signed the last released version of ${repo}. Removing this signer will make ${repo} unpullable. Are you sure you want to continue?`),
           });
         } finally {
           await s.close();
         }
+        // Declined: docker 28 says nothing more.
         if (removed) t.out(`Successfully removed ${name} from ${repo}\n\n`);
-        else t.out('\nAborting action.\n');
       } catch (err) {
         t.err(`${errorText(err)}\n\n`);
         failed.push(repo);

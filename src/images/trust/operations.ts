@@ -196,7 +196,7 @@ export async function signTag(
 /** `docker trust revoke`: removes `tag` (or every released tag) from the roles we can sign. */
 export async function revoke(session: TrustSession, tag: string | undefined): Promise<string[]> {
   const set = await loadTrusted(session);
-  if (!set) throw new TrustOperationError('NOT_FOUND', `${session.serverUrl.replace(/^https:\/\//, '')} does not have trust data for ${session.gun}`, { where: 'root' });
+  if (!set) throw new TrustOperationError('NOT_FOUND', `${new URL(session.serverUrl).host} does not have trust data for ${session.gun}`, { where: 'root' });
   const changes: Change[] = [];
   const removed: string[] = [];
   const remove = async (name: string) => {
@@ -240,13 +240,24 @@ export interface RemoveSignerCheck {
  * last released version (unless forced); then the signer's keys leave `targets/releases` and its role is
  * deleted. Returns false when the user declined.
  */
-export async function removeSigner(session: TrustSession, name: string, options: { force?: boolean; confirm?: () => Promise<boolean> } = {}): Promise<boolean> {
+export async function removeSigner(
+  session: TrustSession,
+  name: string,
+  options: { force?: boolean; confirm?: () => Promise<boolean>; repoName?: string } = {},
+): Promise<boolean> {
   if (name === 'releases') throw new TrustOperationError('INVALID_ARGUMENT', 'releases is a reserved keyword and cannot be removed');
-  const set = await loadTrusted(session);
-  if (!set) throw new TrustOperationError('NOT_FOUND', `${session.serverUrl.replace(/^https:\/\//, '')} does not have trust data for ${session.gun}`, { where: 'root' });
+  const repoName = options.repoName ?? session.ref.name;
+  let set: TrustedMetadataSet | undefined;
+  try {
+    set = await loadTrusted(session);
+    if (!set) throw new TrustOperationError('NOT_FOUND', `${new URL(session.serverUrl).host} does not have trust data for ${session.gun}`, { where: 'root' });
+  } catch (err) {
+    if (!(err instanceof NotaryError)) throw err;
+    throw new TrustOperationError(err.code, `error retrieving signers for ${repoName}: ${err.message}`, { ...(err.where ? { where: err.where } : {}), cause: err });
+  }
   const roleName = `targets/${name}`;
   const role = delegationRoles(set, session.crypto).find((r) => r.name === roleName);
-  if (!role) throw new TrustOperationError('NOT_FOUND', `no signer ${name} for repository ${session.ref.name}`, { where: roleName });
+  if (!role) throw new TrustOperationError('ROLE_NOT_FOUND', `no signer ${name} for repository ${repoName}`, { where: roleName });
   const releases = set.roles.get(RELEASES_ROLE);
   const signatures = releases?.metadata.signatures ?? [];
   const releasesEntry = delegationRoles(set, session.crypto).find((r) => r.name === RELEASES_ROLE);
