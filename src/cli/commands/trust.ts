@@ -68,6 +68,8 @@ function session(t: TrustCtx, ref: ImageReference, prompt = false): TrustSession
     env,
     retriever: dockerRetriever(env, prompt ? { input: t.ctx.io.stdin, output: t.out } : undefined),
     log: { warn: (m) => t.ctx.log.warn(m), debug: (m) => t.ctx.log.debug(m) },
+    // docker 28.2 does not print the DOI retirement notice for `docker trust` (observed): debug only.
+    notice: (m) => t.ctx.log.debug(m),
   });
 }
 

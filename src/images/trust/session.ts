@@ -34,6 +34,8 @@ export interface TrustSessionOptions {
   readonly clock?: () => Date;
   /** Notary's warnings (skipped delegations, cached timestamp in use; the Docker Hub DOI notice) and debug lines. */
   readonly log?: { warn(message: string): void; debug(message: string): void };
+  /** Notices docker prints as they are on stderr (the Docker Hub DOI retirement warning); default: log.warn. */
+  readonly notice?: (message: string) => void;
 }
 
 /** docker's passphrase retriever: root keys from the root variable, every other key from the repository one. */
@@ -75,7 +77,7 @@ export class TrustSession {
   async remote(): Promise<NotaryRemote> {
     if (this.remoteInstance) return this.remoteInstance;
     const target = await resolveTrustTarget(this.ref, this.env, this.options.configDir !== undefined ? { configDir: this.options.configDir } : {});
-    for (const w of target.warnings) this.options.log?.warn(w);
+    for (const w of target.warnings) (this.options.notice ?? this.options.log?.warn)?.(w);
     const serverUrl = target.serverUrl;
     const tls = target.tls;
     const proxy = proxyFromEnvironment(serverUrl, this.env as NodeJS.ProcessEnv);
