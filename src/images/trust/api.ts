@@ -121,7 +121,7 @@ export async function signImage(reference: string | ImageReference, options: Sig
       options.resolveDigest ??
       (async () => {
         const { resolveImageDigest } = await import('./registry-digest.js');
-        return resolveImageDigest(ref, tag, session.env);
+        return resolveImageDigest(ref, tag, session.env, options.configDir);
       });
     const signer = options.signer ?? (await registryCredentials(ref, session.env, options.configDir))?.username;
     return signTag(session, tag, resolve, {
