@@ -82,7 +82,14 @@ describe('trust server', () => {
     expect(trustServer(parseNormalizedNamed(image), env)).toBe(expected);
   });
 
-  it.each(['http://x', ':bad', 'notary.corp:4443', 'ftp://notary.corp'])('DOCKER_CONTENT_TRUST_SERVER=%j is refused as docker refuses it', async (value) => {
+  it.each(['https://', 'https:127.0.0.1:1', 'HTTPS://127.0.0.1:1', 'https://127.0.0.1:1/x y?%zz'])('DOCKER_CONTENT_TRUST_SERVER=%j is accepted as docker (Go url.Parse) accepts it', async (value) => {
+    expect(trustServer('reg.example:5000', { DOCKER_CONTENT_TRUST_SERVER: value })).toBe(value);
+    const cfg = temp('ts-docker-');
+    const d = await docker(['trust', 'inspect', 'reg.example:5000/a'], { DOCKER_CONFIG: cfg, HOME: cfg, DOCKER_CONTENT_TRUST_SERVER: value });
+    expect(d.stderr).not.toContain('valid https URL required');
+  });
+
+  it.each(['http://x', ':bad', 'notary.corp:4443', 'ftp://notary.corp', 'https://a b', 'https://x/%zz', 'https://[::1', ' https://x', 'https://x:port', 'https://x\ty'])('DOCKER_CONTENT_TRUST_SERVER=%j is refused as docker refuses it', async (value) => {
     const e = caught(() => trustServer('reg.example:5000', { DOCKER_CONTENT_TRUST_SERVER: value }));
     expect(e.code).toBe('INVALID_ARGUMENT');
     const cfg = temp('ts-docker-');

@@ -25,6 +25,8 @@ describe('layering', () => {
     crypto: ['../node/', '../repository/', '../cli/'],
     node: ['../repository/', '../cli/'],
     repository: ['../cli/'],
+    registry: ['../repository/', '../images/', '../cli/'],
+    images: ['../cli/'],
   };
   for (const [layer, forbidden] of Object.entries(upward)) {
     it.each(filesIn(layer))(`%s does not reach up`, (file) => {

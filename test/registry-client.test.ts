@@ -347,6 +347,22 @@ describe('a lying or broken registry', () => {
     expect((await failure(run({ timeouts: { totalMs: 600 } }))).code).toBe('TIMEOUT');
   });
 
+  it('a caller’s AbortSignal ends its wait at once, typed', async () => {
+    fake.handler = () => undefined; // never answers
+    const c = client();
+    try {
+      const ac = new AbortController();
+      const t0 = Date.now();
+      setTimeout(() => ac.abort(), 200);
+      const e = await failure(c.resolve('team/app', 'v1', { signal: ac.signal }));
+      expect(e.code).toBe('NETWORK');
+      expect(e.message).toContain('cancelled');
+      expect(Date.now() - t0).toBeLessThan(5000);
+    } finally {
+      await c.close();
+    }
+  });
+
   it('a reset connection and a refused port → NETWORK', async () => {
     fake.handler = (req) => req.socket.destroy();
     expect((await failure(run({}))).code).toBe('NETWORK');
@@ -367,6 +383,54 @@ describe('a lying or broken registry', () => {
     const oci = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, manifests: [] }));
     fake.handler = (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(oci);
     expect((await run({})).mediaType).toBe(MANIFEST_MEDIA_TYPES.ociIndex);
+  });
+
+  it('redirects are followed (bounded); credentials stay with the registry’s origin', async () => {
+    const seen: { path: string; auth: string | undefined }[] = [];
+    const other = await startFake();
+    try {
+      other.handler = (req, res) => {
+        seen.push({ path: req.url!, auth: req.headers.authorization });
+        res.writeHead(200, { 'content-type': MEDIA_TYPES.dockerManifest }).end(MANIFEST);
+      };
+      fake.handler = (req, res) => {
+        seen.push({ path: req.url!, auth: req.headers.authorization });
+        if (req.url!.includes('/manifests/v1')) res.writeHead(307, { location: `http://${other.domain}/elsewhere/v1` }).end();
+        else res.writeHead(302, { location: req.url! }).end(); // a loop
+      };
+      const c = client({ credentials: { username: 'u', password: 'p' } });
+      try {
+        // a Basic challenge first, so the client has something to send
+        const ch = fake.handler;
+        let challenged = false;
+        fake.handler = (req, res) => {
+          if (!challenged) {
+            challenged = true;
+            res.writeHead(401, { 'www-authenticate': 'Basic realm="x"' }).end();
+            return;
+          }
+          ch(req, res);
+        };
+        expect((await c.resolve('team/app', 'v1')).digest).toBe(digestOf(MANIFEST));
+        expect(seen.at(-2)!.auth).toMatch(/^Basic /);
+        expect(seen.at(-1)).toEqual({ path: '/elsewhere/v1', auth: undefined });
+        const loop = await failure(c.resolve('team/app', 'v2'));
+        expect(loop.message).toContain('too many redirects');
+      } finally {
+        await c.close();
+      }
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('broken docker config surfaces as a typed error when the registry asks for credentials', async () => {
+    const cfg = temp('rc-badcfg-');
+    writeFileSync(join(cfg, 'config.json'), '{not json');
+    fake.handler = (_req, res) => res.writeHead(401, { 'www-authenticate': 'Basic realm="x"' }).end();
+    const e = await failure(resolveImage(`${fake.domain}/team/app:v1`, { env: { DOCKER_CONFIG: cfg } }));
+    expect(e.code).toBe('INVALID_ARGUMENT');
+    expect(e.message).toContain('not valid JSON');
   });
 
   it('5xx and 403 are typed with the status', async () => {

@@ -55,14 +55,33 @@ export function trustDirectory(env: Env, options: DockerDirOptions = {}): string
   return join(dockerConfigDir(env, options), 'trust');
 }
 
-/** Go's url.Parse is lenient; what matters is that a scheme `https` and a host come out. */
-function parseHttpsUrl(s: string): URL | undefined {
-  try {
-    const u = new URL(s);
-    return u.protocol === 'https:' ? u : undefined;
-  } catch {
-    return undefined;
+/**
+ * Whether Go's `url.Parse(s)` succeeds with scheme `https` — docker's whole test of DOCKER_CONTENT_TRUST_SERVER.
+ * Go is more lenient than WHATWG URL in places (`https://` and `https:host` pass) and stricter in others (a
+ * bad `%` escape, a space in the host, a leading space), so its rules are followed rather than `new URL`.
+ */
+function goParsesAsHttps(s: string): boolean {
+  if (/[\x00-\x1f\x7f]/.test(s)) return false; // "invalid control character in URL"
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*):([\s\S]*)$/.exec(s);
+  if (!m || m[1]!.toLowerCase() !== 'https') return false;
+  const rest = m[2]!;
+  const beforeQuery = rest.split(/[?#]/, 1)[0]!;
+  if (/%(?![0-9A-Fa-f]{2})/.test(beforeQuery)) return false; // invalid URL escape
+  if (!rest.startsWith('//')) return true; // opaque (`https:host`): Go accepts it
+  const authority = rest.slice(2).split(/[/?#]/, 1)[0]!;
+  const host = authority.slice(authority.lastIndexOf('@') + 1);
+  let port = '';
+  if (host.startsWith('[')) {
+    const end = host.indexOf(']');
+    if (end < 0) return false; // missing ']' in host
+    port = host.slice(end + 1);
+    if (port !== '' && !port.startsWith(':')) return false;
+  } else {
+    const colon = host.lastIndexOf(':');
+    if (colon >= 0) port = host.slice(colon);
+    if (!/^(?:[A-Za-z0-9\-._~!$&'()*+,;=<>"]|%[0-9A-Fa-f]{2}|[^\x00-\x7f])*$/.test(colon >= 0 ? host.slice(0, colon) : host)) return false;
   }
+  return port === '' || /^:[0-9]*$/.test(port);
 }
 
 /**
@@ -73,7 +92,7 @@ export function trustServer(registry: string | Pick<ImageReference, 'domain'>, e
   const domain = typeof registry === 'string' ? registry : registry.domain;
   const s = env.DOCKER_CONTENT_TRUST_SERVER;
   if (s !== undefined && s !== '') {
-    if (!parseHttpsUrl(s)) throw new NotaryError('INVALID_ARGUMENT', `valid https URL required for trust server, got ${s}`);
+    if (!goParsesAsHttps(s)) throw new NotaryError('INVALID_ARGUMENT', `valid https URL required for trust server, got ${s}`);
     return s;
   }
   if (isDockerHub(domain)) return DOCKER_HUB_NOTARY;

@@ -265,21 +265,38 @@ export class RegistryClient {
   /** `GET /v2/`: picks the scheme (https, then http for insecure registries) and learns the challenge. */
   private ping(signal: AbortSignal | undefined): Promise<void> {
     if (!this.pinged) {
-      this.pinged = this.doPing(signal).catch((err: unknown) => {
+      // shared by concurrent calls, so no one caller's signal may cancel it; each caller can stop waiting
+      this.pinged = this.doPing().catch((err: unknown) => {
         this.pinged = undefined;
         throw err;
       });
     }
-    return this.pinged;
+    const pinged = this.pinged;
+    if (!signal) return pinged;
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => reject(new RemoteError('NETWORK', `GET ${this.host}/v2/: cancelled`));
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      pinged.then(
+        () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        (err: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      );
+    });
   }
 
-  private async doPing(signal: AbortSignal | undefined): Promise<void> {
+  private async doPing(): Promise<void> {
     const schemes: ('https' | 'http')[] = this.scheme ? [this.scheme] : this.insecure ? ['https', 'http'] : ['https'];
     let lastError: unknown;
     for (const scheme of schemes) {
       const url = new URL(`${scheme}://${this.host}/v2/`);
       try {
-        const status = await this.exchange({ method: 'GET', url, headers: {}, ...(signal ? { signal } : {}) }, async (res) => {
+        const status = await this.exchange({ method: 'GET', url, headers: {} }, async (res) => {
           if (res.statusCode === 401) this.learn(parseWwwAuthenticate(res.headers['www-authenticate']));
           await discard(res.body);
           return res.statusCode;
@@ -383,22 +400,48 @@ export class RegistryClient {
     await this.ping(signal);
     const actions = options.actions && options.actions.length > 0 ? [...new Set(options.actions)].join(',') : 'pull';
     const scope = `repository:${repository}:${actions}`;
-    const url = new URL(`${this.scheme}://${this.host}/v2/${repository}/manifests/${reference}`);
+    const start = new URL(`${this.scheme}://${this.host}/v2/${repository}/manifests/${reference}`);
     const where = `${repository}:${reference}`;
-    for (let round = 0; round < 3; round++) {
+    let url = start;
+    let redirects = 0;
+    for (let round = 0; round < 3; ) {
       const auth = await this.authorization(scope, round > 0, signal);
       const headers: Record<string, string> = { accept: ACCEPT_HEADER };
-      if (auth) headers.authorization = auth;
+      // as Go's http.Client: credentials go only to the registry's own origin, never to a redirect target
+      if (auth && url.origin === start.origin) headers.authorization = auth;
       const outcome = await this.exchange({ method, url, headers, ...(signal ? { signal } : {}) }, async (res) => {
         if (res.statusCode === 401) {
           await discard(res.body);
           return { retry: this.learn(parseWwwAuthenticate(res.headers['www-authenticate'])) || round === 0 } as const;
         }
+        if ([301, 302, 303, 307, 308].includes(res.statusCode)) {
+          await discard(res.body);
+          const location = header(res.headers, 'location');
+          let next: URL | undefined;
+          try {
+            next = location ? new URL(location, url) : undefined;
+          } catch {
+            next = undefined;
+          }
+          if (!next || (next.protocol !== 'https:' && next.protocol !== 'http:')) {
+            throw new RegistryError('SERVER_ERROR', `${this.registry}/${where}: redirect without a usable Location`, res.statusCode, [], where);
+          }
+          if (next.protocol === 'http:' && url.protocol === 'https:') {
+            throw new RegistryError('SERVER_ERROR', `${this.registry}/${where}: refusing a redirect from https to http`, res.statusCode, [], where);
+          }
+          return { redirect: next } as const;
+        }
         if (res.statusCode !== 200) throw await this.statusError(res, method, where);
         return { value: method === 'HEAD' ? await this.fromHead(res, where) : await this.fromBody(res, where) } as const;
       });
       if ('value' in outcome) return outcome.value;
+      if ('redirect' in outcome) {
+        if (++redirects > 5) throw new RegistryError('SERVER_ERROR', `${this.registry}/${where}: too many redirects`, 310, [], where);
+        url = outcome.redirect!;
+        continue;
+      }
       if (!outcome.retry) break;
+      round++;
     }
     throw new RegistryError('UNAUTHORIZED', `unauthorized: access to ${repository} on ${this.registry} was denied (${actions})`, 401, [], where);
   }

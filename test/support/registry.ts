@@ -21,10 +21,12 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // @ts-expect-error -- plain JS helper without types
 import { freePort } from '../../scripts/lib/notary-server.mjs';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { startTokenServer, type AccessEntry, type TokenServer, type TokenServerOptions } from './token-server.js';
 
 export const MEDIA_TYPES = {
@@ -54,6 +56,8 @@ export interface StartedRegistry {
 export interface RegistryOptions {
   /** Token auth with a test issuer; `service` defaults to `test-registry`, `issuer` to `test-issuer`. */
   readonly tokenAuth?: Partial<TokenServerOptions>;
+  /** Serve HTTPS with this certificate and key (PEM files); `url` is then https. */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
   readonly timeoutMs?: number;
 }
 
@@ -95,7 +99,11 @@ async function startOnce(options: RegistryOptions): Promise<StartedRegistry> {
     version: 0.1,
     log: { level: 'warn', accesslog: { disabled: true } },
     storage: { filesystem: { rootdirectory: join(dir, 'data') }, delete: { enabled: true }, cache: {} },
-    http: { addr: `127.0.0.1:${port}`, secret: randomBytes(16).toString('hex') },
+    http: {
+      addr: `127.0.0.1:${port}`,
+      secret: randomBytes(16).toString('hex'),
+      ...(options.tls ? { tls: { certificate: options.tls.certFile, key: options.tls.keyFile } } : {}),
+    },
   };
   if (tokens) {
     config.auth = { token: { realm: tokens.realm, service: tokens.service, issuer: tokens.issuer, rootcertbundle: tokens.certFile } };
@@ -123,7 +131,7 @@ async function startOnce(options: RegistryOptions): Promise<StartedRegistry> {
     await tokens?.close();
     rmSync(dir, { recursive: true, force: true });
   };
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   for (;;) {
     if (child.exitCode !== null) {
@@ -132,9 +140,8 @@ async function startOnce(options: RegistryOptions): Promise<StartedRegistry> {
       throw new Error(`docker-registry exited early: ${log.slice(-2000)}`);
     }
     try {
-      const res = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      if (res.status === 200 || res.status === 401) break;
+      const status = options.tls ? await httpsStatus(`${url}/v2/`) : await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1000) }).then(async (r) => (await r.arrayBuffer(), r.status));
+      if (status === 200 || status === 401) break;
     } catch {
       /* not up yet */
     }
@@ -179,14 +186,30 @@ export interface PushedIndex extends PushedManifest {
 
 const sha256 = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
+function httpsStatus(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { rejectUnauthorized: false, timeout: 1000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.end();
+  });
+}
+
+const insecureAgent = new Agent({ connect: { rejectUnauthorized: false } });
+
 async function call(reg: StartedRegistry, name: string, method: string, url: string, body?: Uint8Array, headers: Record<string, string> = {}): Promise<Response> {
   const auth = reg.authHeader(name, ['pull', 'push']);
-  const res = await fetch(url.startsWith('http') ? url : `${reg.url}${url}`, {
+  // pushes to a test registry with its own certificate: no verification needed for setting things up
+  const res = await undiciFetch(url.startsWith('http') ? url : `${reg.url}${url}`, {
     method,
     headers: { ...(auth ? { authorization: auth } : {}), ...headers },
     ...(body ? { body } : {}),
+    ...(reg.url.startsWith('https:') ? { dispatcher: insecureAgent } : {}),
   });
-  return res;
+  return res as unknown as Response;
 }
 
 export async function pushBlob(reg: StartedRegistry, name: string, data: Uint8Array, mediaType: string): Promise<PushedBlob> {
