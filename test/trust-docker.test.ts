@@ -26,8 +26,8 @@ function config(auths?: Record<string, { auth: string }>) {
 async function both(args: string[], stdin = ''): Promise<{ docker: Run; ours: Run }> {
   const a = config();
   const b = config();
-  const docker = await runDocker(args, a.env, stdin, a.dir);
-  const ours = await runTrust(args, b.env, stdin, b.dir);
+  // Independent processes on separate configs: run side by side.
+  const [docker, ours] = await Promise.all([runDocker(args, a.env, stdin, a.dir), runTrust(args, b.env, stdin, b.dir)]);
   return { docker, ours };
 }
 
@@ -89,11 +89,19 @@ describe('usage errors as docker prints them', () => {
     ['key', 'generate', '--help'],
     ['key', 'load', '--help'],
     ['bogus'],
+    [],
+    ['key'],
+    ['signer'],
+    ['key', 'bogus'],
+    ['--help'],
+    ['key', '--help'],
   ];
   it.each(cases.map((c) => [c.join(' '), c]))('%s', async (_name, args) => {
     const a = config();
-    const docker = await runDocker(args as string[], a.env, '', a.dir);
-    const ours = await runTrust(args as string[], { ...a.env, NOTARY_TS_DOCKER_PLUGIN: '1' }, '', a.dir);
+    const [docker, ours] = await Promise.all([
+      runDocker(args as string[], a.env, '', a.dir),
+      runTrust(args as string[], { ...a.env, NOTARY_TS_DOCKER_PLUGIN: '1' }, '', a.dir),
+    ]);
     expect(ours.stdout).toBe(docker.stdout);
     expect(ours.stderr).toBe(docker.stderr);
     expect(ours.code).toBe(docker.code);

@@ -27,7 +27,8 @@ function config(user?: string, registry = reg) {
 async function both(args: string[]): Promise<{ docker: Run; ours: Run }> {
   const a = config();
   const b = config();
-  return { docker: await runDocker(args, a.env, '', a.dir), ours: await runTrust(args, b.env, '', b.dir) };
+  const [docker, ours] = await Promise.all([runDocker(args, a.env, '', a.dir), runTrust(args, b.env, '', b.dir)]);
+  return { docker, ours };
 }
 
 function expectSame(r: { docker: Run; ours: Run }): void {

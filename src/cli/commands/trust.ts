@@ -623,7 +623,11 @@ async function runTrust(ctx: CommandContext): Promise<number> {
     const g = GROUPS[group]!;
     const groupPath = `${prog} trust${group ? ` ${group}` : ''}`;
     if (name === undefined) {
-      out(`Usage:  ${groupPath} COMMAND\n\n${g.short}\n\n${g.help}\nRun '${groupPath} COMMAND --help' for more information on a command.\n`);
+      // install-plugin is ours: not listed when running as docker's plugin, so `docker trust` reads as docker's.
+      const help = prog === 'docker' ? g.help.replace(/^ {2}install-plugin .*\n/m, '') : g.help;
+      // docker writes a group's usage to stderr (exit 0), and to stdout only when asked with --help.
+      const write = tokens.includes('--help') ? out : err;
+      write(`Usage:  ${groupPath} COMMAND\n\n${g.short}\n\n${help}\nRun '${groupPath} COMMAND --help' for more information on a command.\n`);
       return 0;
     }
     err(`${prog}: unknown command: ${groupPath} ${name}\n\nUsage:  ${groupPath}\n\nRun '${groupPath} --help' for more information\n`);
