@@ -123,6 +123,10 @@ describe('trust sign from the registry digest', () => {
     expect(JSON.parse(seen.docker.stdout)[0].SignedTags).toEqual([{ SignedTag: '1.0', Digest: hex(moved.digest), Signers: ['ci'] }]);
     const resolved = await resolveSignedImage(`${name}:1.0`, { env: config().env });
     expect(resolved).toMatchObject({ digest: moved.digest, size: moved.size, signers: ['ci'] });
+    // --local: sign the registry's digest even though it is released (docker's push path), never a co-sign.
+    const local = await runTrust(['sign', '--local', `${name}:1.0`], ci.env, '', ci.dir);
+    expect(local.stdout).toBe(`Signing and pushing trust metadata\nSuccessfully signed ${name}:1.0\n`);
+    expect(local.code).toBe(0);
   });
 
   it('a multi-platform tag signs its index (Docker manifest list and OCI index)', async () => {
