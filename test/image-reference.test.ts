@@ -181,10 +181,12 @@ describe('parseNormalizedNamed (tables)', () => {
   });
 
   it('stays fast on long adversarial input', () => {
-    const inputs = ['a-'.repeat(400) + '!', 'a.'.repeat(400) + '/', `${'a'.repeat(500)}.${'b'.repeat(400)}:`, '[' + ':'.repeat(900)];
+    // each takes about a millisecond; the bound only catches catastrophic backtracking (which would take
+    // minutes), with room for a loaded machine
+    const inputs = ['a-'.repeat(400) + '!', 'a.'.repeat(400) + '/', `${'a'.repeat(500)}.${'b'.repeat(400)}:`, '[' + ':'.repeat(900), 'a/'.repeat(500) + '!', `a${'-'.repeat(1000)}!`];
     const t0 = performance.now();
     for (const s of inputs) expect(tryParseNormalizedNamed(s).ok).toBe(false);
-    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(performance.now() - t0).toBeLessThan(10_000);
   });
 });
 
