@@ -98,7 +98,7 @@ export {
   type RoleReport,
   type CertificateReport,
   type DelegationNode,
-  type SignedTag,
+  type SignedTag as ReportSignedTag,
   type Finding,
   type Severity,
   type RepositoryOpener,
@@ -123,3 +123,8 @@ export { Pkcs11KeyStore, type Pkcs11KeyStoreOptions, type PinSource } from './to
 export { TokenAwareKeyStore, type TokenPolicy } from './tokens/pkcs11/combined.js';
 export { resolvePkcs11Settings, GO_YUBIKEY_MODULE_PATHS, type Pkcs11Settings } from './tokens/pkcs11/config.js';
 export { pinFromRetriever } from './tokens/pkcs11/pin.js';
+// Images: `docker trust` as an API (resolve a tag to its signed digest, sign, revoke, inspect).
+export { resolveSignedImage, signImage, revokeImage, inspectImage, type SignedImage, type ResolveSignedImageOptions, type SignImageOptions, type ImageTrustOptions } from './images/trust/api.js';
+export { formatInspectJson, formatInspectPretty, type RepositoryTrust, type SignedTag as InspectSignedTag, type Signer } from './images/trust/inspect.js';
+export { TrustSession, type TrustSessionOptions } from './images/trust/session.js';
+export type { SignOutcome, SignProgress, ImageTarget } from './images/trust/operations.js';

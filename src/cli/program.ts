@@ -48,6 +48,8 @@ export interface Command {
   readonly flags?: readonly FlagSpec[];
   /** The exit code of a usage or runtime error (default 1, as Notary). */
   readonly failureExitCode?: number;
+  /** The command parses its own arguments (`trust`, which follows docker's flags and messages): `args` is everything after its path. */
+  readonly rawArgs?: boolean;
   run(ctx: CommandContext): Promise<void>;
 }
 
@@ -197,7 +199,7 @@ export class Program {
     };
     let parsed: { args: string[]; flags: FlagValues };
     try {
-      parsed = parseFlags(rest, specs);
+      parsed = cmd?.rawArgs ? { args: rest, flags: {} } : parseFlags(rest, specs);
     } catch (err) {
       if (err instanceof UsageError) return fail(err.message);
       throw err;

@@ -40,6 +40,7 @@ export const COMMAND_GROUPS: readonly LazyCommands[] = [
     paths: [['migrate'], ['refresh-timestamp'], ['mirror'], ['audit']],
     load: async () => (await import('./migrate.js')).migrateCommands,
   },
+  { paths: [['trust']], load: async () => [(await import('./trust.js')).trustCommand] },
 ];
 
 export function buildProgram(): Program {
