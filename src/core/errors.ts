@@ -50,7 +50,9 @@ export type ErrorCode =
   | 'TIMEOUT'
   | 'OFFLINE'
   | 'TARGET_NOT_FOUND'
-  | 'INVALID_ARGUMENT';
+  | 'INVALID_ARGUMENT'
+  // a key needs a passphrase and none can be had (no variable, no terminal)
+  | 'NO_PASSPHRASE';
 
 export class NotaryError extends Error {
   readonly code: ErrorCode;

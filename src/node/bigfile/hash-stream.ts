@@ -1,0 +1,60 @@
+/**
+ * Hashing content of any size in one pass and constant memory: sha256 and sha512 together, over a file or a
+ * stream (stdin), optionally copying each chunk to a sink (the spool file `verify` echoes only once the
+ * content is verified). Node's native hashes run at ≈ 1–1.6 GB/s here; reading 1 MiB at a time keeps the
+ * memory flat whatever the size (files over 2 GiB included, which a single Buffer cannot hold).
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
+
+export interface StreamDigest {
+  /** Bytes read (a safe integer up to 2^53). */
+  readonly length: number;
+  readonly sha256: Uint8Array;
+  readonly sha512: Uint8Array;
+}
+
+export interface HashOptions {
+  /** Called after each chunk with the bytes read so far. */
+  readonly onProgress?: (bytesRead: number) => void;
+  /** Receives every chunk, in order, before the next is read (awaited: backpressure). */
+  readonly sink?: (chunk: Uint8Array) => Promise<void> | void;
+  /** Stops with `onLimit()`'s error as soon as more than this many bytes arrive. */
+  readonly limit?: number;
+  readonly onLimit?: (bytesRead: number) => Error;
+}
+
+export const CHUNK_SIZE = 1 << 20;
+
+export async function hashStream(stream: AsyncIterable<Uint8Array | string>, options: HashOptions = {}): Promise<StreamDigest> {
+  const h256 = createHash('sha256');
+  const h512 = createHash('sha512');
+  let length = 0;
+  for await (const piece of stream) {
+    const chunk = typeof piece === 'string' ? Buffer.from(piece) : piece;
+    length += chunk.length;
+    if (options.limit !== undefined && length > options.limit) {
+      throw options.onLimit ? options.onLimit(length) : new Error(`more than ${options.limit} bytes`);
+    }
+    h256.update(chunk);
+    h512.update(chunk);
+    if (options.sink) await options.sink(chunk);
+    options.onProgress?.(length);
+  }
+  return { length, sha256: new Uint8Array(h256.digest()), sha512: new Uint8Array(h512.digest()) };
+}
+
+/** The file's size (for progress) and its digests. Errors are the fs errors of opening/reading it. */
+export async function hashFile(path: string, options: HashOptions = {}): Promise<StreamDigest & { size: number }> {
+  // Open first, so a missing or unreadable file fails with its own error before anything else.
+  const handle = await fs.open(path, 'r');
+  try {
+    const stat = await handle.stat();
+    if (stat.isDirectory()) throw Object.assign(new Error(`EISDIR: illegal operation on a directory, read`), { code: 'EISDIR' });
+    const stream = createReadStream('', { fd: handle.fd, autoClose: false, highWaterMark: CHUNK_SIZE });
+    const digest = await hashStream(stream, options);
+    return { ...digest, size: stat.size };
+  } finally {
+    await handle.close();
+  }
+}
