@@ -32,8 +32,17 @@ npm run -s build >&2 || { echo "build (tsc) failed" >&2; echo "0 passed, 1 faile
 npx tsc -p tsconfig.test.json >&2 || { echo "type errors in the tests" >&2; echo "0 passed, 1 failed"; exit 1; }
 
 results=$(mktemp)
-npx vitest run --reporter=default --reporter=json --outputFile="$results" "$@"
+# The run gets a fresh TMPDIR (each test file a directory of its own in it, test/support/temp-per-file.ts);
+# whatever is left in it afterwards is a leak, reported and counted as one failure.
+run_tmp=$(mktemp -d)
+TMPDIR="$run_tmp" npx vitest run --reporter=default --reporter=json --outputFile="$results" "$@"
 status=$?
-node scripts/summarize-tests.mjs "$results" || status=1
+leaks=$(find "$run_tmp" -mindepth 1 -maxdepth 1 | wc -l)
+if [ "$leaks" -gt 0 ]; then
+  echo "the tests left $leaks entries in their temporary directory:" >&2
+  ls -la "$run_tmp" | head -20 >&2
+fi
+rm -rf "$run_tmp"
+EXTRA_FAILED=$([ "$leaks" -gt 0 ] && echo 1 || echo 0) node scripts/summarize-tests.mjs "$results" || status=1
 rm -f "$results"
 exit $status

@@ -8,6 +8,7 @@ import { loadClientConfig, type ClientConfig } from '../node/config.js';
 import { flagHelp, parseFlags, UsageError, type FlagSpec, type FlagValues } from './flags.js';
 import { COMMAND_DOCS } from './command-docs.js';
 import { completionScript, COMPLETION_SHELLS, suggestionsFor, type CompletionTree } from './help.js';
+import { notaryWords } from './error-words.js';
 import { explainFailure } from './passphrase.js';
 
 export interface CliIO {
@@ -19,6 +20,8 @@ export interface CliIO {
   readonly stdinIsTTY: boolean;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
+  /** The file descriptor behind `stdin` (0), so a redirected file can be read without a stream. */
+  readonly stdinFd?: number;
   /** stdout as a stream, for large binary output with backpressure (verify); stdoutBytes otherwise. */
   readonly stdoutStream?: NodeJS.WritableStream;
   /** Whether stderr is a terminal (progress lines are drawn only then). */
@@ -400,7 +403,7 @@ Examples:
       }
       const explained = explainFailure(ctx, err);
       if (explained) return fail(explained.message, explained.code, explained.where);
-      if (err instanceof NotaryError) return fail(err.message, err.code, err.where);
+      if (err instanceof NotaryError) return fail(notaryWords(err), err.code, err.where);
       if (err instanceof CliError) return fail(err.message, err.code, err.where);
       if (err instanceof UsageError) return fail(err.message);
       // Anything else is a bug in notary-ts: say so without a stack trace unless debugging.

@@ -4,14 +4,13 @@
  * reader of stdout or of `-o FILE` never sees unverified bytes). Until then it is spooled: next to `-o FILE`
  * (then renamed over it), or in a private temporary directory for stdout (removed afterwards).
  */
-import { createReadStream, promises as fs } from 'node:fs';
+import { fstat, promises as fs, type Stats } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { fromBase64, toHex } from '../core/bytes.js';
 import type { TargetRecord } from '../core/collection.js';
 import { HashError, TargetNotFoundError } from '../core/errors.js';
-import { hashStream, CHUNK_SIZE, type StreamDigest } from '../node/bigfile/hash-stream.js';
+import { hashFd, hashStream, CHUNK_SIZE, type HashOptions, type StreamDigest } from '../node/bigfile/hash-stream.js';
 import { CliError, type CommandContext } from './program.js';
 import { progressLine } from './progress.js';
 import { openErrorText } from './writer.js';
@@ -45,7 +44,10 @@ export function checkDigest(name: string, target: Pick<TargetRecord, 'hashes' | 
 
 export async function verifyStreaming(ctx: CommandContext, options: VerifyOptions): Promise<StreamDigest> {
   const { name, target } = options;
-  let source: AsyncIterable<Uint8Array | string>;
+  // A file (-i, or standard input redirected from one) is read through one reused buffer (hashFd); a pipe
+  // as the stream it is.
+  let source: AsyncIterable<Uint8Array | string> | undefined;
+  let sourceFd: number | undefined;
   let total: number | undefined;
   let inputHandle: fs.FileHandle | undefined;
   if (options.input !== undefined) {
@@ -56,9 +58,16 @@ export async function verifyStreaming(ctx: CommandContext, options: VerifyOption
       await inputHandle?.close();
       throw new CliError(openErrorText(options.input, err), { where: options.input });
     }
-    source = createReadStream('', { fd: inputHandle.fd, autoClose: false, highWaterMark: CHUNK_SIZE });
+    sourceFd = inputHandle.fd;
   } else {
-    source = ctx.io.stdin as AsyncIterable<Uint8Array | string>;
+    const fd = ctx.io.stdinFd;
+    const stat = fd === undefined ? undefined : await new Promise<Stats | undefined>((done) => fstat(fd, (err, st) => done(err ? undefined : st)));
+    if (fd !== undefined && stat?.isFile()) {
+      sourceFd = fd;
+      total = stat.size;
+    } else {
+      source = ctx.io.stdin as AsyncIterable<Uint8Array | string>;
+    }
   }
 
   // The spool: a private file the verified content is copied from (stdout) or renamed from (-o).
@@ -76,8 +85,8 @@ export async function verifyStreaming(ctx: CommandContext, options: VerifyOption
   try {
     if (spoolPath) spool = await fs.open(spoolPath, 'wx', 0o600);
     const limit = target.length > 0 ? target.length : undefined;
-    const digest = await hashStream(source, {
-      onProgress: (n) => progress.update(n),
+    const hashOptions: HashOptions = {
+      onProgress: (n: number) => progress.update(n),
       ...(spool ? { sink: async (chunk: Uint8Array) => void (await spool!.write(chunk)) } : {}),
       ...(limit !== undefined
         ? {
@@ -85,7 +94,8 @@ export async function verifyStreaming(ctx: CommandContext, options: VerifyOption
             onLimit: (n: number) => notPresent(name, new HashError('LENGTH_EXCEEDED', `${name} is more than the ${limit} bytes the trusted collection states (${n} bytes read so far)`, { where: name })),
           }
         : {}),
-    });
+    };
+    const digest = sourceFd !== undefined ? await hashFd(sourceFd, hashOptions) : await hashStream(source!, hashOptions);
     progress.done();
     checkDigest(name, target, digest);
     if (spool) {
@@ -109,11 +119,20 @@ export async function verifyStreaming(ctx: CommandContext, options: VerifyOption
   }
 }
 
+/** Copies the spool to stdout through one reused buffer, each write finished before the next read. */
 async function copyToStdout(ctx: CommandContext, path: string): Promise<void> {
   const stream = ctx.io.stdoutStream;
-  if (stream) {
-    await pipeline(createReadStream(path, { highWaterMark: CHUNK_SIZE }), stream, { end: false });
-    return;
+  const handle = await fs.open(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(CHUNK_SIZE);
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return;
+      const chunk = buffer.subarray(0, bytesRead);
+      if (stream) await new Promise<void>((done, fail) => stream.write(chunk, (err) => (err ? fail(err) : done())));
+      else ctx.io.stdoutBytes(Buffer.from(chunk));
+    }
+  } finally {
+    await handle.close();
   }
-  for await (const chunk of createReadStream(path, { highWaterMark: CHUNK_SIZE })) ctx.io.stdoutBytes(chunk as Buffer);
 }
