@@ -24,6 +24,15 @@ if (!existsSync(join(root, 'src'))) process.exit(0); // an installed tarball: di
 // scripts/test.sh runs `npm ci` and then builds (and type-checks the tests) itself.
 if (process.env['npm_command'] === 'ci') process.exit(0);
 if (!has('typescript/bin/tsc')) {
+  // npm's global git installs (`npm install -g git+…`) prepare the clone without its dependencies
+  // (npm/cli#8440: the inner install inherits --global and --prefix). Install them here, locally.
+  console.error('notary-ts prepare: installing the build tools (devDependencies) npm left out, then building');
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_config_(global|prefix|location)$/i.test(k)));
+  const npmCli = process.env['npm_execpath'];
+  const args = ['install', '--no-save', '--include=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--global=false', `--prefix=${root}`];
+  spawnSync(npmCli ? process.execPath : 'npm', npmCli ? [npmCli, ...args] : args, { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] });
+}
+if (!has('typescript/bin/tsc')) {
   console.error('notary-ts prepare: the TypeScript compiler (devDependency "typescript") is not installed, so dist/ cannot be built.');
   console.error('Install from the npm tarball instead (`npm pack` in a checkout with `npm ci` done), or run `npm ci && npm run build`.');
   process.exit(1);
