@@ -27,7 +27,9 @@ if (!has('typescript/bin/tsc')) {
   // npm's global git installs (`npm install -g git+…`) prepare the clone without its dependencies
   // (npm/cli#8440: the inner install inherits --global and --prefix). Install them here, locally.
   console.error('notary-ts prepare: installing the build tools (devDependencies) npm left out, then building');
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_config_(global|prefix|location)$/i.test(k)));
+  // None of the outer install's settings (global, prefix, allow-scripts, force…) but where to fetch from.
+  const keep = /^npm_config_(cache|registry|userconfig|globalconfig|prefer_offline|prefer_online|offline|proxy|https_proxy|noproxy|cafile|strict_ssl)$/i;
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_config_/i.test(k) || keep.test(k)));
   const npmCli = process.env['npm_execpath'];
   const args = ['install', '--no-save', '--include=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--global=false', `--prefix=${root}`];
   spawnSync(npmCli ? process.execPath : 'npm', npmCli ? [npmCli, ...args] : args, { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] });
