@@ -59,11 +59,18 @@ try {
       const quoted = [cmd, ...args].map((a) => `'${a}'`).join(' ');
       return ['sh', ['-c', `exec ${quoted} < '${big}' > /dev/null`]];
     },
+    'verify -q': (who, dir) => {
+      const [cmd, args] = clients[who](['-s', server.url, '-d', dir, 'verify', '-q', gun, 'big']);
+      const quoted = [cmd, ...args].map((a) => `'${a}'`).join(' ');
+      return ['sh', ['-c', `exec ${quoted} < '${big}'`]];
+    },
   };
+  const loadBefore = (await import('node:os')).loadavg();
   const results = { date: new Date().toISOString(), sizeMiB: SIZE_MIB, runs: RUNS, cases: {} };
   for (const [name, make] of Object.entries(cases)) {
     const samples = { go: [], ours: [] };
     const rss = { go: [], ours: [] };
+    const cpu = { go: [], ours: [] };
     const dirs = { go: join(work, `${name}-go`), ours: join(work, `${name}-ours`) };
     for (let i = -1; i < RUNS; i++) {
       for (const who of i % 2 === 0 ? ['go', 'ours'] : ['ours', 'go']) {
@@ -73,22 +80,25 @@ try {
         if (i < 0) continue; // warm-up: the first run fills the trust dir's cache
         samples[who].push(r.wallMs);
         rss[who].push(r.maxRssMiB);
+        cpu[who].push(r.cpuMs);
         if (name === 'add') rmSync(join(dirs[who], 'tuf'), { recursive: true, force: true }); // no growing changelist
       }
     }
     const go = stats(samples.go);
     const ours = stats(samples.ours);
     results.cases[name] = {
-      go: { ...go, peakRssMiB: Math.max(...rss.go), samples: samples.go },
-      ours: { ...ours, peakRssMiB: Math.max(...rss.ours), samples: samples.ours },
+      go: { ...go, peakRssMiB: Math.max(...rss.go), samples: samples.go, cpuMedianMs: stats(cpu.go).median },
+      ours: { ...ours, peakRssMiB: Math.max(...rss.ours), samples: samples.ours, cpuMedianMs: stats(cpu.ours).median },
       ratio: ours.median / go.median,
+      cpuRatio: stats(cpu.ours).median / stats(cpu.go).median,
     };
-    console.error(`${name} ${SIZE_MIB} MiB: ours ${ours.median.toFixed(0)} ms (${Math.max(...rss.ours).toFixed(0)} MiB), go ${go.median.toFixed(0)} ms (${Math.max(...rss.go).toFixed(0)} MiB), ratio ${(ours.median / go.median).toFixed(2)}`);
+    console.error(`${name} ${SIZE_MIB} MiB: ours ${ours.median.toFixed(0)} ms (${Math.max(...rss.ours).toFixed(0)} MiB), go ${go.median.toFixed(0)} ms (${Math.max(...rss.go).toFixed(0)} MiB), ratio ${(ours.median / go.median).toFixed(2)}; cpu ${stats(cpu.ours).median.toFixed(0)} / ${stats(cpu.go).median.toFixed(0)} ms = ${(stats(cpu.ours).median / stats(cpu.go).median).toFixed(2)}`);
   }
   // Over 2 GiB: notary-ts only, once each.
   const sparseSize = statSync(sparse).size;
   const addSparse = await timeCli(process.execPath, [OURS, '--no-progress', '-d', join(work, 'sparse-add'), 'add', gun, 'sparse', sparse], ENV);
   const verifySparse = await timeCli('sh', ['-c', `exec '${process.execPath}' '${OURS}' -s '${server.url}' -d '${join(work, 'sparse-verify')}' verify -q '${gun}' sparse < '${sparse}'`], ENV);
+  results.load = { before: loadBefore, after: (await import('node:os')).loadavg() };
   results.sparse = {
     bytes: sparseSize,
     add: { code: addSparse.code, wallMs: addSparse.wallMs, peakRssMiB: addSparse.maxRssMiB },
