@@ -13,7 +13,9 @@ import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../src/cli/commands/index.js';
+import { promises as fsp } from 'node:fs';
 import { hashFile, hashStream } from '../src/node/bigfile/hash-stream.js';
+import { hashFdParallel } from '../src/node/bigfile/parallel-hash.js';
 
 const BIN = resolve('dist', 'cli', 'main.js');
 const ENV = { NOTARY_ROOT_PASSPHRASE: 'big-root-passphrase', NOTARY_TARGETS_PASSPHRASE: 'big-targets-passphrase', NOTARY_SNAPSHOT_PASSPHRASE: 'big-snapshot-passphrase', DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: 'big-timestamp-passphrase' };
@@ -53,6 +55,26 @@ describe('streamed hashing', () => {
     const empty = join(work, 'empty');
     writeFileSync(empty, '');
     expect(Buffer.from((await hashFile(empty)).sha256).toString('hex')).toBe(hex('sha256', new Uint8Array()));
+  });
+
+  it('the two-thread path (sha512 on a worker, shared 1 MiB slots) = the same digests, sink in order; the limit too', async () => {
+    const handle = await fsp.open(bigFile, 'r');
+    try {
+      const copied: Buffer[] = [];
+      const d = await hashFdParallel(handle.fd, { sink: (c) => void copied.push(Buffer.from(c)) });
+      expect(d.length).toBe(content.length);
+      expect(Buffer.from(d.sha256).toString('hex')).toBe(hex('sha256', content));
+      expect(Buffer.from(d.sha512).toString('hex')).toBe(hex('sha512', content));
+      expect(Buffer.concat(copied).equals(content)).toBe(true);
+    } finally {
+      await handle.close();
+    }
+    const again = await fsp.open(bigFile, 'r');
+    try {
+      await expect(hashFdParallel(again.fd, { limit: 3_000_000, onLimit: (n) => new Error(`over: ${n}`) })).rejects.toThrow('over: 3145728');
+    } finally {
+      await again.close();
+    }
   });
 
   it('stops as soon as more than the limit arrives, without reading the rest', async () => {

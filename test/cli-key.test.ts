@@ -4,7 +4,7 @@
  */
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { utf8Encode } from '../src/core/bytes.js';
 import { canonicalize } from '../src/core/canonical.js';
@@ -41,7 +41,10 @@ function twin(seed?: string): { go: string; ours: string } {
 async function both(dirs: { go: string; ours: string }, args: string[], opts: { env?: Record<string, string>; stdin?: string } = {}): Promise<{ go: CliRun; ours: CliRun }> {
   const go = await runNotary(['-d', dirs.go, ...args], { env: { ...ENV, ...opts.env }, ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}) });
   const ours = await runOurs(['-d', dirs.ours, ...args], { env: { ...ENV, ...opts.env }, ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}) });
-  return { go: { ...go, stdout: go.stdout.split(dirs.go).join('<TRUST>') }, ours: { ...ours, stdout: ours.stdout.split(dirs.ours).join('<TRUST>') } };
+  // A long TMPDIR (scripts/test.sh gives each test file its own) makes LOCATION a truncated tail, which holds
+  // the twins' own directory names (cli-key-XXXXXX): unify those too, at the same length.
+  const unify = (text: string, dir: string) => text.split(dir).join('<TRUST>').split(basename(dirname(dir))).join('cli-key-TWIN00');
+  return { go: { ...go, stdout: unify(go.stdout, dirs.go) }, ours: { ...ours, stdout: unify(ours.stdout, dirs.ours) } };
 }
 
 function expectSame(r: { go: CliRun; ours: CliRun }): void {

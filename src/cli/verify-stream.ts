@@ -13,6 +13,7 @@ import { HashError, TargetNotFoundError } from '../core/errors.js';
 import { hashFd, hashStream, CHUNK_SIZE, type HashOptions, type StreamDigest } from '../node/bigfile/hash-stream.js';
 import { CliError, type CommandContext } from './program.js';
 import { progressLine } from './progress.js';
+import { hashFdParallel, PARALLEL_MIN_BYTES } from '../node/bigfile/parallel-hash.js';
 import { openErrorText } from './writer.js';
 
 export interface VerifyOptions {
@@ -95,7 +96,12 @@ export async function verifyStreaming(ctx: CommandContext, options: VerifyOption
           }
         : {}),
     };
-    const digest = sourceFd !== undefined ? await hashFd(sourceFd, hashOptions) : await hashStream(source!, hashOptions);
+    const digest =
+      sourceFd === undefined
+        ? await hashStream(source!, hashOptions)
+        : total !== undefined && total >= PARALLEL_MIN_BYTES
+          ? await hashFdParallel(sourceFd, hashOptions)
+          : await hashFd(sourceFd, hashOptions);
     progress.done();
     checkDigest(name, target, digest);
     if (spool) {

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { promises as fs, read } from 'node:fs';
+import { hashFdParallel, PARALLEL_MIN_BYTES } from './parallel-hash.js';
 
 export interface StreamDigest {
   /** Bytes read (a safe integer up to 2^53). */
@@ -69,7 +70,7 @@ export async function hashFile(path: string, options: HashOptions = {}): Promise
   try {
     const stat = await handle.stat();
     if (stat.isDirectory()) throw Object.assign(new Error(`EISDIR: illegal operation on a directory, read`), { code: 'EISDIR' });
-    const digest = await hashFd(handle.fd, options);
+    const digest = stat.size >= PARALLEL_MIN_BYTES ? await hashFdParallel(handle.fd, options) : await hashFd(handle.fd, options);
     return { ...digest, size: stat.size };
   } finally {
     await handle.close();
