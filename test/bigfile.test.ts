@@ -100,8 +100,8 @@ function bin(args: readonly string[], stdin?: Uint8Array | string): Promise<{ st
     if (typeof input === 'number') closeSync(input);
     const out: Buffer[] = [];
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout!.on('data', (d: Buffer) => out.push(d));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => done({ stdout: Buffer.concat(out), stderr, code: code ?? -1 }));
     child.stdin?.on('error', () => {});
@@ -146,7 +146,7 @@ describe('add and verify through the bin (a file:// repository)', () => {
 
   it('content that differs or is longer: nothing echoed, -o not created, exit 1', async () => {
     const changed = Buffer.from(content);
-    changed[changed.length - 1] ^= 1;
+    changed[changed.length - 1] = changed[changed.length - 1]! ^ 1;
     const r = await bin([...S, 'verify', gun, 'big'], changed);
     expect(r.code).toBe(1);
     expect(r.stdout.toString()).toMatch(/^\n\* fatal: data not present in the trusted collection, sha256 checksum for big did not match: expected [0-9a-f]{64}\n$/);

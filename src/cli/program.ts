@@ -284,13 +284,15 @@ export class Program {
 
   async run(argv: readonly string[], io: CliIO): Promise<number> {
     let { path, rest } = this.resolve(argv);
+    let cmd: Command | undefined;
     const jsonRequested = argv.includes('--json') || argv.includes('--json=true');
     // With --json, stdout carries exactly one JSON document: the command's result or the error.
     const emit = (value: unknown) => io.stdout(JSON.stringify(value) + '\n');
     const fail = (message: string, code = 'INVALID_ARGUMENT', where?: string): number => {
       if (jsonRequested) emit({ error: { code, message, where: where ?? null } });
       else io.stdout(`\n* fatal: ${message}\n`);
-      return 1;
+      // A command may name its own failure exit code (main's Command.failureExitCode); 1 otherwise, as Notary.
+      return (cmd as { failureExitCode?: number } | undefined)?.failureExitCode ?? 1;
     };
     // `notary-ts help [command…]` is `notary-ts [command…] --help`.
     let helpRequested = false;
@@ -303,7 +305,7 @@ export class Program {
       if (unknown !== undefined) return fail(this.unknownCommand(unknown, path), 'INVALID_ARGUMENT', unknown);
     }
     await this.loadLazy(path);
-    let cmd = this.commands.find((c) => c.path.join(' ') === path.join(' '));
+    cmd = this.commands.find((c) => c.path.join(' ') === path.join(' '));
     if (!cmd) {
       // A group name or help listing: its subcommands' descriptions come from their modules.
       await this.loadLazy();
