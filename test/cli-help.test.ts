@@ -91,12 +91,16 @@ describe('completion', () => {
       const r = bin(['completion', shell]);
       expect(r.code).toBe(0);
       for (const c of ['add', 'verify', 'rotate', 'purge']) expect(r.stdout, shell).toContain(c);
-      if (has(shell)) {
-        const file = join(work, `c.${shell}`);
-        writeFileSync(file, r.stdout);
-        expect(spawnSync(shell, ['-n', file]).status, shell).toBe(0);
-      }
+      // scripts/test.sh installs zsh and fish.
+      expect(has(shell), `${shell} is not installed`).toBe(true);
+      const file = join(work, `c.${shell}`);
+      writeFileSync(file, r.stdout);
+      expect(spawnSync(shell, ['-n', file]).status, shell).toBe(0);
     }
+    // fish can be asked what it would complete.
+    const fish = (line: string) => execFileSync('fish', ['-c', `source ${join(work, 'c.fish')}; complete -C '${line}'`], { encoding: 'utf8' });
+    expect(fish('notary-ts ke')).toBe('key\n');
+    expect(fish('notary-ts key ro')).toMatch(/^rotate/m);
     expect(bin(['completion', 'powershell']).stdout).toBe('\n* fatal: unknown shell "powershell": notary-ts completion supports bash, zsh, fish\n');
     expect(bin(['completion']).stdout).toMatch(/^Generate the autocompletion script for notary-ts/);
   });
