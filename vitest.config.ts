@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Each test file's temporary files live in a directory of its own, removed after it (no leftovers in /tmp).
+    setupFiles: ['test/support/temp-per-file.ts'],
   },
 });

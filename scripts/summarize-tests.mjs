@@ -15,7 +15,8 @@ const passed = report.numPassedTests ?? 0;
 // A suite can fail with no failed test: it failed to load (no tests reported), or a beforeAll/afterAll
 // hook threw (its tests are reported skipped). Count each such suite as one failure so it cannot hide.
 const failedSuites = (report.testResults ?? []).filter((r) => r.status === 'failed' && !(r.assertionResults ?? []).some((a) => a.status === 'failed')).length;
-const failed = (report.numFailedTests ?? 0) + failedSuites;
+// EXTRA_FAILED: failures found outside vitest (scripts/test.sh: files the tests left in their temp dir).
+const failed = (report.numFailedTests ?? 0) + failedSuites + (Number(process.env['EXTRA_FAILED']) || 0);
 const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed > 0 || passed === 0 ? 1 : 0);

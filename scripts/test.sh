@@ -18,6 +18,8 @@ command -v docker >/dev/null 2>&1 || need+=(docker.io)
 command -v make >/dev/null 2>&1 || need+=(make)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
+command -v zsh >/dev/null 2>&1 || need+=(zsh)    # the completion scripts' syntax (test/cli-help.test.ts)
+command -v fish >/dev/null 2>&1 || need+=(fish)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}" >&2
   apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >&2 || {
@@ -39,8 +41,17 @@ npm run -s build >&2 || { echo "build (tsc) failed" >&2; echo "0 passed, 1 faile
 npx tsc -p tsconfig.test.json >&2 || { echo "type errors in the tests" >&2; echo "0 passed, 1 failed"; exit 1; }
 
 results=$(mktemp)
-npx vitest run --reporter=default --reporter=json --outputFile="$results" "$@"
+# The run gets a fresh TMPDIR (each test file a directory of its own in it, test/support/temp-per-file.ts);
+# whatever is left in it afterwards is a leak, reported and counted as one failure.
+run_tmp=$(mktemp -d)
+TMPDIR="$run_tmp" npx vitest run --reporter=default --reporter=json --outputFile="$results" "$@"
 status=$?
-node scripts/summarize-tests.mjs "$results" || status=1
+leaks=$(find "$run_tmp" -mindepth 1 -maxdepth 1 | wc -l)
+if [ "$leaks" -gt 0 ]; then
+  echo "the tests left $leaks entries in their temporary directory:" >&2
+  ls -la "$run_tmp" | head -20 >&2
+fi
+rm -rf "$run_tmp"
+EXTRA_FAILED=$([ "$leaks" -gt 0 ] && echo 1 || echo 0) node scripts/summarize-tests.mjs "$results" || status=1
 rm -f "$results"
 exit $status

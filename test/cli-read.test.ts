@@ -121,7 +121,7 @@ describe('read commands match Go notary', () => {
     expect(parsed).toMatchObject({ name: 'rel/one', role: 'targets/releases', size: 'content of rel/one\n'.length });
     expect(parsed.digest).toMatch(/^[0-9a-f]{64}$/);
     const err = await runOurs(['-s', server.url, '-d', dir, '--json', 'lookup', gun, 'nope']);
-    expect(JSON.parse(err.stdout)).toEqual({ error: { code: 'TARGET_NOT_FOUND', message: 'No valid trust data for nope' } });
+    expect(JSON.parse(err.stdout)).toEqual({ error: { code: 'TARGET_NOT_FOUND', message: 'No valid trust data for nope', where: 'nope' } });
     expect(err.code).toBe(1);
     void join;
   });

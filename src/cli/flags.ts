@@ -13,6 +13,8 @@ export interface FlagSpec {
   readonly default?: string | boolean | number | readonly string[];
   /** Shown in help as the value name (pflag writes the type: "string", "strings"). */
   readonly hidden?: boolean;
+  /** The value's name in help when it is not the type's (pflag: `-n, --number ints`). */
+  readonly valueName?: string;
 }
 
 export type FlagValues = Record<string, string | boolean | number | string[] | undefined>;
@@ -120,7 +122,7 @@ export function flagHelp(specs: readonly FlagSpec[]): string {
     .filter((s) => !s.hidden)
     .map((s) => {
       const names = s.short ? `-${s.short}, --${s.name}` : `    --${s.name}`;
-      const type = s.type === 'bool' ? '' : s.type === 'strings' ? ' strings' : s.type === 'int' ? ' int' : ' string';
+      const type = s.type === 'bool' ? '' : s.valueName ? ` ${s.valueName}` : s.type === 'strings' ? ' strings' : s.type === 'int' ? ' int' : ' string';
       return [`  ${names}${type}`, s.description] as const;
     });
   const width = Math.max(0, ...rows.map(([l]) => l.length));

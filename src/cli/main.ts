@@ -53,6 +53,9 @@ const code = await (await loadProgram()).run(process.argv.slice(2), {
   stderr: (t) => process.stderr.write(t),
   stdin: process.stdin,
   stdinIsTTY: Boolean(process.stdin.isTTY),
+  stdinFd: 0,
+  stdoutStream: process.stdout,
+  stderrIsTTY: Boolean(process.stderr.isTTY),
   env: process.env,
   cwd: process.cwd(),
 });

@@ -20,22 +20,51 @@ import { FileMetadataCache } from '../node/cache.js';
 import { trustPinningOf, type ClientConfig } from '../node/config.js';
 import { DirectoryRemote, directoryOfServerUrl } from '../node/directory-remote.js';
 import { FileKeyStore, PASSWORD_INVALID_MESSAGE, type KeyStore } from '../node/keystore.js';
-import { notaryRetriever, type PassphraseRetriever } from '../node/passphrase.js';
+import type { PassphraseRetriever } from '../node/passphrase.js';
+import { cliRetriever } from './passphrase.js';
 import { FileChangelist, type Change } from '../repository/changelist.js';
 import { RepositoryWriter, type PublishingRemote } from '../repository/writer.js';
 import type { CommandContext } from './program.js';
 import { reachableRemote } from './repo.js';
 
 export function passphraseRetriever(ctx: CommandContext): PassphraseRetriever {
-  return notaryRetriever({ env: ctx.io.env, input: ctx.io.stdin, output: ctx.io.stdout, isTTY: ctx.io.stdinIsTTY });
+  return cliRetriever(ctx);
 }
 
 export async function openKeyStore(ctx: CommandContext, config: ClientConfig, retriever: PassphraseRetriever = passphraseRetriever(ctx)): Promise<FileKeyStore> {
-  return FileKeyStore.open(config.trustDir, {
-    retriever,
-    crypto: nodeCryptoBackend,
-    log: (level, message) => (level === 'error' ? ctx.log.error(message) : ctx.log.warn(message)),
-  });
+  return keyStoreOpened(config.trustDir, () =>
+    FileKeyStore.open(config.trustDir, {
+      retriever,
+      crypto: nodeCryptoBackend,
+      log: (level, message) => (level === 'error' ? ctx.log.error(message) : ctx.log.warn(message)),
+    }),
+  );
+}
+
+const ERRNO_TEXT: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOTDIR: 'not a directory',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on device',
+  EEXIST: 'file exists',
+};
+
+/**
+ * Opens the key store; a trust directory that cannot be created or written is one KEY_STORE line in Go's
+ * words (`mkdir /path: permission denied`), not an internal error.
+ */
+export async function keyStoreOpened<T>(trustDir: string, open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (err) {
+    if (err instanceof NotaryError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e.code !== 'string' || !e.syscall) throw err;
+    const reason = ERRNO_TEXT[e.code] ?? e.message;
+    throw new KeyStoreError('KEY_STORE', `cannot use the trust directory ${trustDir} for the key store: ${e.syscall} ${e.path ?? trustDir}: ${reason}`, { where: e.path ?? trustDir, cause: err });
+  }
 }
 
 /**
@@ -148,11 +177,18 @@ export async function publishStaged(ctx: CommandContext, gun: string): Promise<v
 }
 
 /** `-p`: "Auto-publishing changes to <gun>", publish, "Successfully published changes for repository <gun>". */
-export async function maybeAutoPublish(ctx: CommandContext, gun: string): Promise<void> {
-  if (!ctx.flags['publish']) return;
+export async function maybeAutoPublish(ctx: CommandContext, gun: string): Promise<boolean> {
+  if (!ctx.flags['publish']) return false;
   ctx.print(`Auto-publishing changes to ${gun}\n`);
   await publishStaged(ctx, gun);
   ctx.print(`Successfully published changes for repository ${gun}\n`);
+  return true;
+}
+
+/** Stages nothing more: records `result` (with `published`) after the optional `-p` publish. */
+export async function finishStaging(ctx: CommandContext, gun: string, result: Record<string, unknown>): Promise<void> {
+  const published = await maybeAutoPublish(ctx, gun);
+  ctx.result({ ...result, published });
 }
 
 /** Stages changes in order (all are built, and so validated, before the first is written). */

@@ -71,7 +71,9 @@ export type ErrorCode =
   | 'TOKEN_PIN_LOCKED'
   | 'TOKEN_FAILED'
   | 'TOKEN_TIMEOUT'
-  | 'KEY_NOT_EXTRACTABLE';
+  | 'KEY_NOT_EXTRACTABLE'
+  // a key needs a passphrase and none can be had (no variable, no terminal)
+  | 'NO_PASSPHRASE';
 
 export class NotaryError extends Error {
   readonly code: ErrorCode;

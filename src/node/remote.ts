@@ -302,7 +302,7 @@ export class NotaryRemote {
     try {
       url = new URL(options.serverUrl);
     } catch {
-      throw new NotaryError('INVALID_ARGUMENT', 'trust server url has to be in the form of http(s)://URL:PORT');
+      throw new NotaryError('INVALID_ARGUMENT', `Trust server url has to be in the form of http(s)://URL:PORT. Got: ${options.serverUrl}`, { where: options.serverUrl });
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new NotaryError('INVALID_ARGUMENT', `trust server url must use http or https, not ${url.protocol}`);

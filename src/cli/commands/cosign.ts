@@ -56,7 +56,8 @@ function describe(status: PendingRoleStatus): string {
 }
 
 function output(ctx: CommandContext, status: PendingRoleStatus): void {
-  ctx.print(ctx.json ? JSON.stringify(status) + '\n' : describe(status));
+  ctx.print(describe(status));
+  ctx.result(status);
 }
 
 const prepare: Command = {
@@ -128,6 +129,7 @@ const publish: Command = {
       ctx.print(`Pushing changes to ${gun}\n`);
       await coSigner.publish(role, await readPending(file));
       ctx.print(`Successfully published changes for repository ${gun}\n`);
+      ctx.result({ gun, role, published: true });
     } finally {
       await close();
     }

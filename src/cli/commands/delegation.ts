@@ -22,7 +22,7 @@ import {
   type Change,
 } from '../../repository/changelist.js';
 import { CliError, ExitCode, type Command, type CommandContext } from '../program.js';
-import { maybeAutoPublish, stage } from '../writer.js';
+import { finishStaging, stage } from '../writer.js';
 
 const AUTO_PUBLISH_HELP = 'Automatically attempt to publish after staging the change. Will also publish existing staged changes.';
 const PUBLISH_FLAG = { name: 'publish', short: 'p', type: 'bool', description: AUTO_PUBLISH_HELP } as const;
@@ -163,7 +163,7 @@ const delegationAdd: Command = {
     if (ids.length > 0) items += `with keys ${goList(ids)}, `;
     if (paths !== undefined || allPaths) items += `with paths [${prettyPaths(paths ?? []).join('\n')}], `;
     ctx.print(`\nAddition of delegation role ${role} ${items}to repository "${gun}" staged for next publish.\n\n`);
-    await maybeAutoPublish(ctx, gun);
+    await finishStaging(ctx, gun, { gun, role, keyIds: ids, paths: paths ?? [], threshold });
   },
 };
 
@@ -191,6 +191,9 @@ const delegationRemove: Command = {
 
     const changes: Change[] = [];
     if (removeAll) {
+      if (ctx.json && ctx.flags['yes'] !== true) {
+        throw new CliError(`removing all data of delegation ${role} needs a confirmation: add --yes (-y)`, { code: 'CONFIRMATION_REQUIRED', where: '--yes' });
+      }
       ctx.print('\nAre you sure you want to remove all data for this delegation? (yes/no)\n');
       if (ctx.flags['yes'] !== true) {
         if (!(await askConfirm(ctx.io.stdin))) {
@@ -219,7 +222,7 @@ const delegationRemove: Command = {
       ctx.print(`Removal of delegation role ${role} ${items}to repository "${gun}" staged for next publish.\n`);
     }
     ctx.print('\n');
-    await maybeAutoPublish(ctx, gun);
+    await finishStaging(ctx, gun, { gun, role, removeAll, keyIds, allPaths, paths: paths ?? [] });
   },
 };
 
@@ -242,7 +245,7 @@ const delegationPurge: Command = {
     }
     await stage(ctx, gun, [change]);
     ctx.print(`Removal of the following keys from all delegations in ${gun} staged for next publish:\n\t- ${keyIds.join('\n\t- ')}\n`);
-    await maybeAutoPublish(ctx, gun);
+    await finishStaging(ctx, gun, { gun, purgedKeyIds: keyIds });
   },
 };
 

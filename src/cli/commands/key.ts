@@ -16,7 +16,9 @@ import type { Pkcs11KeyStore } from '../../tokens/pkcs11/token-store.js';
 import { decodeKeyFile, readKeyFileInfo } from '../../node/keyfile.js';
 import { encodePem } from '../../core/pem.js';
 import { encodeSpki } from '../../core/x509.js';
-import { askConfirm, notaryRetriever, type PassphraseRetriever } from '../../node/passphrase.js';
+import { askConfirm, type PassphraseRetriever } from '../../node/passphrase.js';
+import { cliRetriever } from '../passphrase.js';
+import { keyStoreOpened } from '../writer.js';
 import { KeyStoreError } from '../../core/errors.js';
 import { CliError, type Command, type CommandContext } from '../program.js';
 
@@ -43,15 +45,17 @@ export function formatKeyList(keys: readonly KeyInfo[]): string {
 }
 
 function retrieverFor(ctx: CommandContext): PassphraseRetriever {
-  return notaryRetriever({ env: ctx.io.env, input: ctx.io.stdin, output: ctx.io.stdout, isTTY: ctx.io.stdinIsTTY });
+  return cliRetriever(ctx);
 }
 
 async function openStore(ctx: CommandContext, retriever: PassphraseRetriever = retrieverFor(ctx)): Promise<FileKeyStore> {
   const config = await ctx.config();
-  return FileKeyStore.open(config.trustDir, {
-    retriever,
-    log: (level, message) => (level === 'error' ? ctx.log.error(message) : ctx.log.warn(message)),
-  });
+  return keyStoreOpened(config.trustDir, () =>
+    FileKeyStore.open(config.trustDir, {
+      retriever,
+      log: (level, message) => (level === 'error' ? ctx.log.error(message) : ctx.log.warn(message)),
+    }),
+  );
 }
 
 function usageError(ctx: CommandContext, message: string): never {
@@ -74,7 +78,7 @@ const keyList: Command = {
       token?.close();
     }
     if (ctx.json) {
-      ctx.print(JSON.stringify(keys.map((k) => ({ role: k.role, gun: k.gun, keyId: k.keyId, location: k.location }))) + '\n');
+      ctx.result(keys.map((k) => ({ role: k.role, gun: k.gun, keyId: k.keyId, location: k.location })));
       return;
     }
     ctx.print('\n' + formatKeyList(keys) + '\n');
@@ -112,6 +116,7 @@ const keyGenerate: Command = {
         throw new CliError(`Failed to create a new ${role} key: ${(err as Error).message}`);
       }
       ctx.print(`Generated new ecdsa ${role} key with keyID: ${keyId}\n`);
+      ctx.result({ keyId, role, algorithm: 'ecdsa' });
       return;
     }
     await ctx.config();
@@ -130,6 +135,7 @@ const keyGenerate: Command = {
     const base = resolve(ctx.io.cwd, output);
     await fs.writeFile(`${base}-key.pem`, encodeKeyFile(privateKey, { role, gun: storedGun(role, ''), passphrase }), { mode: 0o600 });
     await fs.writeFile(`${base}.pem`, encodePublicKeyPem(privateKey, role), { mode: 0o600 });
+    ctx.result({ keyId, role, algorithm: 'ecdsa', privateKeyFile: `${base}-key.pem`, publicKeyFile: `${base}.pem` });
   },
 };
 
@@ -149,6 +155,7 @@ const keyImport: Command = {
       return;
     }
     const store = await openStore(ctx);
+    const before = new Set((await store.list()).map((k) => k.keyId));
     for (const file of ctx.args) {
       let text: string;
       try {
@@ -163,6 +170,7 @@ const keyImport: Command = {
         source: file,
       });
     }
+    ctx.result({ imported: (await store.list()).filter((k) => !before.has(k.keyId)).map((k) => ({ role: k.role, gun: k.gun, keyId: k.keyId, location: k.location })) });
   },
 };
 
@@ -181,9 +189,11 @@ const keyExport: Command = {
     const output = String(ctx.flags['output'] ?? '');
     const outPath = output === '' ? undefined : resolve(ctx.io.cwd, output);
     if (outPath) await fs.writeFile(outPath, '', { mode: 0o600 }); // Go opens O_TRUNC|O_CREATE first
-    const store = await FileKeyStore.open(config.trustDir, {
-      log: (level, message) => (level === 'error' ? ctx.log.error(message) : ctx.log.warn(message)),
-    });
+    const store = await keyStoreOpened(config.trustDir, () =>
+      FileKeyStore.open(config.trustDir, {
+        log: (level, message) => (level === 'error' ? ctx.log.error(message) : ctx.log.warn(message)),
+      }),
+    );
     const guns = (ctx.flags['gun'] as string[] | undefined) ?? [];
     const ids = (ctx.flags['key'] as string[] | undefined) ?? [];
     let text: string;
@@ -198,6 +208,7 @@ const keyExport: Command = {
     }
     if (outPath) await fs.writeFile(outPath, text, { mode: 0o600 });
     else ctx.print(text);
+    ctx.result(outPath ? { file: outPath } : { pem: text });
   },
 };
 
@@ -205,6 +216,7 @@ const keyRemove: Command = {
   path: ['key', 'remove'],
   use: 'key remove [ keyID ]',
   short: 'Removes the key with the given keyID.',
+  flags: [{ name: 'yes', short: 'y', type: 'bool', description: 'Answer yes to the removal question (no confirmation; notary-ts extension, needed with --json)' }],
   async run(ctx) {
     if (ctx.args.length < 1) usageError(ctx, 'must specify the key ID of the key to remove');
     const files = await openStore(ctx);
@@ -228,13 +240,18 @@ async function removeKey(ctx: CommandContext, store: KeyStore, keyId: string): P
       throw new CliError(`No key with ID ${keyId} found`);
     }
     const description = `${found.keyId} (role ${found.role}) from ${found.location}`;
+    if (ctx.json && ctx.flags['yes'] !== true) {
+      throw new CliError(`removing key ${keyId} needs a confirmation: add --yes (-y)`, { code: 'CONFIRMATION_REQUIRED', where: '--yes' });
+    }
     ctx.print(`Are you sure you want to remove ${description}?  (yes/no)  `);
-    if (!(await askConfirm(ctx.io.stdin))) {
+    if (ctx.flags['yes'] === true) ctx.print('yes (--yes)\n');
+    else if (!(await askConfirm(ctx.io.stdin))) {
       ctx.print('\nAborting action.\n\n');
       return;
     }
     await store.remove(keyId);
     ctx.print(`\nDeleted ${description}.\n\n`);
+    ctx.result({ keyId, role: found.role, location: found.location, removed: true });
   }
 }
 
@@ -257,6 +274,7 @@ const keyPasswd: Command = {
     }
     await store.reencrypt(unlocked, retrieverFor(ctx));
     ctx.print(`\nSuccessfully updated passphrase for key ID: ${keyId}\n`);
+    ctx.result({ keyId, passphraseChanged: true });
   },
 };
 

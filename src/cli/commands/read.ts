@@ -1,7 +1,7 @@
 /**
  * The read side: list, lookup, verify, delegation list — Notary 0.7's output byte for byte, plus --json.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { fromBase64, toHex } from '../../core/bytes.js';
 import { compareUtf8 } from '../../core/canonical.js';
 import type { TargetRecord } from '../../core/collection.js';
@@ -10,6 +10,7 @@ import { nodeCryptoBackend } from '../../crypto/node.js';
 import { CliError, type Command, type CommandContext } from '../program.js';
 import { openForReading } from '../repo.js';
 import { formatTable, writeTable } from '../table.js';
+import { verifyStreaming } from '../verify-stream.js';
 
 // Hashes were checked as strict base64 when their role was admitted; Node's native decoder is 7x faster
 // than a JS one for the 50k digests of a large listing.
@@ -69,7 +70,7 @@ export const listCommand: Command = {
 
 function printTargets(ctx: CommandContext, targets: readonly TargetRecord[]): void {
   if (ctx.json) {
-    ctx.print(JSON.stringify(targets.map(targetJson)) + '\n');
+    ctx.result(targets.map(targetJson));
     return;
   }
   if (targets.length === 0) {
@@ -96,16 +97,10 @@ export const lookupCommand: Command = {
     const [gun, name] = ctx.args as [string, string];
     const roles = (ctx.flags['roles'] as string[] | undefined) ?? [];
     const target = await withRepo(ctx, gun, (repo) => repo.lookup(name, roles.length ? roles : ['targets']));
-    if (ctx.json) ctx.print(JSON.stringify(targetJson(target)) + '\n');
+    if (ctx.json) ctx.result(targetJson(target));
     else ctx.print(`${target.name} sha256:${sha256Hex(target)} ${target.length}\n`);
   },
 };
-
-async function readStdin(ctx: CommandContext): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of ctx.io.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-  return new Uint8Array(Buffer.concat(chunks));
-}
 
 export const verifyCommand: Command = {
   path: ['verify'],
@@ -120,19 +115,18 @@ export const verifyCommand: Command = {
     requireArgs(ctx, 2, 'Must specify a GUN and target');
     const [gun, name] = ctx.args as [string, string];
     const input = ctx.flags['input'] as string | undefined;
-    const payload = input ? new Uint8Array(await readFile(input)) : await readStdin(ctx);
-    await withRepo(ctx, gun, async (repo) => {
-      try {
-        await repo.lookup(name);
-      } catch (err) {
-        throw new CliError(`error retrieving target by name:${name}, error:${(err as Error).message}`);
-      }
-      return repo.verifyContent(name, payload);
-    });
-    if (ctx.flags['quiet']) return;
     const output = ctx.flags['output'] as string | undefined;
-    if (output) await writeFile(output, payload, { mode: 0o600 });
-    else ctx.io.stdoutBytes(payload);
+    // Under --json the content is not echoed (stdout holds the JSON document); -o still writes it.
+    const echo = ctx.flags['quiet'] === true ? 'none' : output ? 'file' : ctx.json ? 'none' : 'stdout';
+    const target = await withRepo(ctx, gun, async (repo) => {
+      try {
+        return await repo.lookup(name);
+      } catch (err) {
+        throw new CliError(`error retrieving target by name:${name}, error:${(err as Error).message}`, { where: name, cause: err });
+      }
+    });
+    const verified = await verifyStreaming(ctx, { name, target, input, echo, ...(output ? { output: resolve(ctx.io.cwd, output) } : {}) });
+    ctx.result({ gun, target: name, verified: true, length: verified.length, hashes: { sha256: toHex(verified.sha256), sha512: toHex(verified.sha512) }, role: target.role, ...(output && !ctx.flags['quiet'] ? { output: resolve(ctx.io.cwd, output) } : {}) });
   },
 };
 
@@ -167,7 +161,7 @@ export const delegationListCommand: Command = {
       return out;
     });
     if (ctx.json) {
-      ctx.print(JSON.stringify(rows.map((r) => ({ role: r.name, paths: r.paths, keyIds: r.keyIds, threshold: r.threshold }))) + '\n');
+      ctx.result(rows.map((r) => ({ role: r.name, paths: r.paths, keyIds: r.keyIds, threshold: r.threshold })));
       return;
     }
     if (rows.length === 0) {

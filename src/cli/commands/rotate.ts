@@ -61,6 +61,7 @@ export const keyRotate: Command = {
       description:
         'Signing and key management will be handled by the remote server (no key will be generated or stored locally). Required for timestamp role, optional for snapshot role',
     },
+    { name: 'yes', short: 'y', type: 'bool', description: 'Answer yes to the root rotation question (no confirmation; notary-ts extension, needed with --json)' },
   ],
   async run(ctx) {
     if (ctx.args.length < 2) {
@@ -84,7 +85,10 @@ export const keyRotate: Command = {
           }
         }
       }
-      if (role === 'root') {
+      if (role === 'root' && ctx.json && ctx.flags['yes'] !== true) {
+        throw new CliError('rotating the root key needs a confirmation: add --yes (-y)', { code: 'CONFIRMATION_REQUIRED', where: '--yes' });
+      }
+      if (role === 'root' && ctx.flags['yes'] !== true) {
         ctx.print('Warning: you are about to rotate your root key.\n\nYou must use your old key to sign this root rotation.\nAre you sure you want to proceed?  (yes/no)  ');
         if (!(await askConfirm(ctx.io.stdin))) {
           ctx.print('\nAborting action.\n');
@@ -98,7 +102,7 @@ export const keyRotate: Command = {
         ...(legacy !== 0 ? { legacyVersions: legacy } : {}),
       });
       if (ctx.json) {
-        ctx.print(JSON.stringify({ gun, role, roles: [...result.files.keys()], removedKeys: result.removedKeys ?? [] }) + '\n');
+        ctx.result({ gun, role, roles: [...result.files.keys()], removedKeys: result.removedKeys ?? [] });
         return;
       }
       ctx.print(`Successfully rotated ${role} key for repository ${gun}\n`);

@@ -13,7 +13,9 @@ import { canonicalKeyId, publicKeyJson } from '../../core/keys.js';
 import type { KeyJson } from '../../core/metadata.js';
 import { firstPemBlockIfAny } from '../../core/pem.js';
 import { certificateToPem, parseCertificate } from '../../core/x509.js';
-import { fromHex, toBase64, utf8Encode } from '../../core/bytes.js';
+import { fromHex, toBase64, toHex, utf8Encode } from '../../core/bytes.js';
+import { hashFile } from '../../node/bigfile/hash-stream.js';
+import { progressLine } from '../progress.js';
 import { nodeCryptoBackend } from '../../crypto/node.js';
 import { repositoryDir } from '../../node/cache.js';
 import { decodeKeyFile } from '../../node/keyfile.js';
@@ -23,7 +25,7 @@ import { CliError, type Command, type CommandContext } from '../program.js';
 import { formatTable } from '../table.js';
 import {
   changelistFor,
-  maybeAutoPublish,
+  finishStaging,
   openErrorText,
   openKeyStore,
   openWriter,
@@ -127,6 +129,7 @@ const initCommand: Command = {
     const config = await ctx.config();
     const keyStore = await openKeyStore(ctx, config);
     const opened = await openWriter(ctx, gun, { online: true, keyStore });
+    let initResult: Record<string, unknown> | undefined;
     try {
       const rootKeyFile = (ctx.flags['rootkey'] as string | undefined) ?? '';
       const rootCertFile = (ctx.flags['rootcert'] as string | undefined) ?? '';
@@ -156,10 +159,11 @@ const initCommand: Command = {
         if (err instanceof KeyStoreError && err.code === 'BAD_PASSPHRASE') throw new KeyStoreError('BAD_PASSPHRASE', PASSWORD_INVALID_MESSAGE, { cause: err });
         throw err;
       }
+      initResult = { gun, ...(rootKeyId !== undefined ? { rootKeyId } : {}) };
     } finally {
       await opened.close();
     }
-    await maybeAutoPublish(ctx, gun);
+    await finishStaging(ctx, gun, initResult ?? { gun });
   },
 };
 
@@ -180,17 +184,23 @@ const addCommand: Command = {
     await ctx.config();
     const [gun, name, file] = ctx.args as [string, string, string];
     const customJson = await readCustom(ctx);
-    let bytes: Uint8Array;
+    // Streamed: sha256 and sha512 in one pass, constant memory, any size.
+    const progress = progressLine(ctx, `hashing ${file}`);
+    let digest;
     try {
-      bytes = await readInputFile(ctx, file);
+      digest = await hashFile(resolve(ctx.io.cwd, file), { onProgress: (n) => progress.update(n) });
     } catch (err) {
-      throw new CliError(openErrorText(file, err));
+      throw new CliError(openErrorText(file, err), { where: file });
+    } finally {
+      progress.done();
     }
-    const meta = fileMetaOf(bytes, nodeCryptoBackend);
+    if (!Number.isSafeInteger(digest.length)) throw new CliError(`${file} is larger than notary-ts can represent exactly (2^53 bytes)`, { where: file });
+    const meta = { length: digest.length, hashes: { sha256: toBase64(digest.sha256), sha512: toBase64(digest.sha512) } };
     const options = customJson !== undefined ? { customJson } : {};
-    await stage(ctx, gun, rolesOf(ctx).map((role) => targetCreateChange(role, name, meta, options)));
+    const roles = rolesOf(ctx);
+    await stage(ctx, gun, roles.map((role) => targetCreateChange(role, name, meta, options)));
     ctx.print(`Addition of target "${name}" to repository "${gun}" staged for next publish.\n`);
-    await maybeAutoPublish(ctx, gun);
+    await finishStaging(ctx, gun, { gun, target: name, roles, length: digest.length, hashes: { sha256: toHex(digest.sha256), sha512: toHex(digest.sha512) } });
   },
 };
 
@@ -277,7 +287,7 @@ const addHashCommand: Command = {
     await stage(ctx, gun, rolesOf(ctx).map((role) => targetCreateChange(role, name, meta, options)));
     // Go prints the algorithms in map order (random when both are given); we print them in a fixed order.
     ctx.print(`Addition of target "${name}" by ${used.join(', ')} hash to repository "${gun}" staged for next publish.\n`);
-    await maybeAutoPublish(ctx, gun);
+    await finishStaging(ctx, gun, { gun, target: name, roles: rolesOf(ctx), length: Number(length), hashes: { ...(sha256 ? { sha256: sha256.toLowerCase() } : {}), ...(sha512 ? { sha512: sha512.toLowerCase() } : {}) } });
   },
 };
 
@@ -292,7 +302,7 @@ const removeCommand: Command = {
     const [gun, name] = ctx.args as [string, string];
     await stage(ctx, gun, rolesOf(ctx).map((role) => targetDeleteChange(role, name)));
     ctx.print(`Removal of ${name} from ${gun} staged for next publish.\n`);
-    await maybeAutoPublish(ctx, gun);
+    await finishStaging(ctx, gun, { gun, target: name, roles: rolesOf(ctx) });
   },
 };
 
@@ -310,7 +320,7 @@ const statusCommand: Command = {
     // Go's List() warns about unreadable change files and skips them; numbering counts listed changes.
     const changes = await changelist.list({ skipMalformed: true, onSkip: (file, err) => ctx.log.warn(`${file}: ${err.message}`) });
     if (ctx.json) {
-      ctx.print(JSON.stringify(changes.map((c, i) => ({ index: i, action: c.change.action, scope: c.change.scope, type: c.change.type, path: c.change.path, file: c.file }))) + '\n');
+      ctx.result(changes.map((c, i) => ({ index: i, action: c.change.action, scope: c.change.scope, type: c.change.type, path: c.change.path, file: c.file })));
       return;
     }
     if (changes.length === 0) {
@@ -336,7 +346,7 @@ const resetCommand: Command = {
   short: 'Resets unpublished changes for the local trusted collection.',
   flags: [
     { name: 'all', type: 'bool', description: 'Reset all changes shown in the status list' },
-    { name: 'number', short: 'n', type: 'strings', description: 'Numbers of specific changes to exclusively reset, as shown in status list' },
+    { name: 'number', short: 'n', type: 'strings', valueName: 'ints', description: 'Numbers of specific changes to exclusively reset, as shown in status list' },
   ],
   async run(ctx) {
     const numbers = ((ctx.flags['number'] as string[] | undefined) ?? []).map(parseAtoi);
@@ -350,6 +360,7 @@ const resetCommand: Command = {
       else await changelist.remove(numbers);
     });
     ctx.print(`Successfully reset specified changes for repository ${gun}\n`);
+    ctx.result({ gun, reset: all ? 'all' : numbers });
   },
 };
 
@@ -364,6 +375,7 @@ const publishCommand: Command = {
     ctx.print(`Pushing changes to ${gun}\n`);
     await publishStaged(ctx, gun);
     ctx.print(`Successfully published changes for repository ${gun}\n`);
+    ctx.result({ gun, published: true });
   },
 };
 
@@ -382,7 +394,7 @@ const witnessCommand: Command = {
     const changes: Change[] = roles.map((r) => witnessChange(r));
     await stage(ctx, gun, changes);
     ctx.print(`The following roles were successfully marked for witnessing on the next publish:\n\t- ${roles.join('\n\t- ')}\n`);
-    await maybeAutoPublish(ctx, gun);
+    await finishStaging(ctx, gun, { gun, witness: roles });
   },
 };
 
@@ -409,6 +421,7 @@ const deleteCommand: Command = {
       await remote?.close();
     }
     ctx.print(`Successfully deleted local${deleteRemote ? ' and remote' : ''} trust data for repository ${gun}\n`);
+    ctx.result({ gun, deletedLocal: true, deletedRemote: deleteRemote });
   },
 };
 
