@@ -21,6 +21,8 @@ function bin(args: readonly string[], env: Record<string, string> = {}): { stdou
 }
 
 const COMMANDS = COMMAND_GROUPS.flatMap((g) => g.paths.map((p) => p.join(' ')));
+// `trust` prints docker's help byte for byte (test/trust-docker.test.ts), not ours.
+const OUR_HELP = COMMANDS.filter((c) => c !== 'trust');
 
 describe('help', () => {
   it('the root help lists every command and group with a one-line description', () => {
@@ -40,7 +42,7 @@ describe('help', () => {
     expect(r.stdout).toMatch(/^Use "notary-ts \[command\] --help" for more information about a command\.$/m);
   });
 
-  it.each(COMMANDS)('%s --help: a long description, examples, flags', (command) => {
+  it.each(OUR_HELP)('%s --help: a long description, examples, flags', (command) => {
     const r = bin([...command.split(' '), '--help']);
     expect(r.code).toBe(0);
     const [long] = r.stdout.split('\n\nUsage:\n');
@@ -113,13 +115,13 @@ describe("Go's wording for configuration errors", () => {
     expect(r.code).toBe(1);
   });
 
-  it('a trust directory that cannot be created: one KEY_STORE line, no internal error', () => {
+  it('a trust directory that cannot be created: one BAD_TRUST_DIR line, no internal error', () => {
     const blocker = join(work, 'a-file');
     writeFileSync(blocker, '');
     const r = bin(['-d', join(blocker, 'trust'), 'key', 'list']);
-    expect(r.stdout).toMatch(new RegExp(`^\\n\\* fatal: cannot use the trust directory ${blocker}/trust for the key store: (mkdir|stat) ${blocker}/trust(/private)?: not a directory\\n$`));
+    expect(r.stdout).toBe(`\n* fatal: invalid trust_dir "${blocker}/trust": a parent of it is not a directory\n`);
     expect(r.code).toBe(1);
     const j = JSON.parse(bin(['--json', '-d', join(blocker, 'trust'), 'init', 'example.com/app'], { NOTARY_ROOT_PASSPHRASE: 'x'.repeat(10) }).stdout);
-    expect(j.error.code).toBe('KEY_STORE');
+    expect(j.error.code).toBe('BAD_TRUST_DIR');
   });
 });

@@ -254,6 +254,31 @@ describe('--json: one JSON document on stdout for every command (built bin, sepa
     expect(await ok([...S, 'publish', gun], 'publish with DCT variable', { env: { ...ci, DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: PASSPHRASE_ENV.NOTARY_TARGETS_PASSPHRASE } })).toEqual({ gun, published: true });
   }, 60_000);
 
+  it('the gate, report and migration commands: one document, their exit codes', async () => {
+    const policy = join(tempDir(), 'deny-all.yaml');
+    writeFileSync(policy, 'default: deny\n');
+    const denied = await runBin(['--json', 'trust', 'verify', '--policy', policy, 'example.com/app:v1']);
+    const verdict = oneDocument(denied, 'trust verify');
+    expect(verdict).toMatchObject({ allowed: false, images: [{ image: 'example.com/app:v1', allowed: false, rule: 'default', error: { code: 'POLICY_DENIED' } }] });
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toBe('');
+    cover('trust verify');
+    expect(expectError(await runBin(['--json', 'admission', 'serve']), 'admission serve', 'INVALID_ARGUMENT').message).toBe('--policy is required');
+    cover('admission serve');
+    // report: a repository the server does not have cannot be verified (exit 2), said in the one document.
+    const report = await runBin(['--json', ...S, 'report', 'example.com/json/none']);
+    expect(oneDocument(report, 'report').repositories[0].status).toBe('unverified');
+    expect(report.code).toBe(2);
+    cover('report');
+    for (const command of ['migrate', 'refresh-timestamp', 'mirror', 'audit']) {
+      expectError(await runBin(['--json', ...S, command, gun]), command, 'INVALID_ARGUMENT');
+      cover(command);
+    }
+    // `trust` is docker's interface (docker trust has no --json; `trust inspect` prints JSON of its own),
+    // tested byte for byte against docker in test/trust-docker.test.ts.
+    cover('trust');
+  }, 60_000);
+
   it('covered every command of the registry', () => {
     const all = COMMAND_GROUPS.flatMap((g) => g.paths.map((p) => p.join(' ')));
     expect(all.filter((c) => !covered.has(c))).toEqual([]);

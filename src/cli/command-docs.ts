@@ -152,4 +152,36 @@ notary-ts ${S} cosign prepare example.com/app targets/releases pending.json`,
     long: 'Publishes a pending role FILE (and a new snapshot) once it has enough signatures (notary-ts extension).',
     example: `notary-ts ${S} cosign publish example.com/app targets/releases pending.json`,
   },
+  'trust verify': {
+    long: `Decides, for each image, whether it may run and which digest it is: the policy's first matching rule says which signers are required (all of a list, or any N of one, on the same digest; Docker's rule — targets/releases, else targets — when none are listed), how the root is trusted (on first use, pinned keys, or Notary trust pinning) and what to do (enforce, warn, allow, deny). Each image is verified with Notary's full update workflow. Prints IMAGE -> name@sha256:DIGEST for each image that passes; each failure is one line on stderr naming the image, the rule and the reason; exit 0 only if every image passes. Without --policy: Docker's rule, root trusted on first use. --at judges expiry as of a past or future time (audits). See docs/deploy-gate.md (notary-ts extension).`,
+    example: `notary-ts trust verify --policy gate.yaml registry.example.com/team/app:1.2.3
+# deploy the digest that was verified, not the tag
+ref=$(notary-ts trust verify --policy gate.yaml registry.example.com/team/app:1.2.3 | sed 's/.* -> //')`,
+  },
+  'admission serve': {
+    long: `Serves a Kubernetes admission webhook (admission.k8s.io/v1 AdmissionReview over HTTPS) that denies workloads whose images the policy refuses and, in mutating mode, pins every verified image to name@sha256:DIGEST. Pods, Deployments, ReplicaSets, StatefulSets, DaemonSets, Jobs and CronJobs (containers, init and ephemeral containers). A review not decided within --deadline is denied (fail closed). GET /healthz, /readyz and /metrics (Prometheus); one JSON audit line per image with --audit-log; the policy is reloaded when its file changes (a bad one is refused, the old one kept); SIGTERM finishes the reviews in flight. Manifests: examples/kubernetes/ (notary-ts extension).`,
+    example: `notary-ts admission serve --policy gate.yaml --tls-cert tls.crt --tls-key tls.key --port 8443 --audit-log -`,
+  },
+  report: {
+    long: `Reports, for each repository (verified with the full update workflow, as of --at when given), every role's version, expiry and time left, root and delegation certificates, keys and thresholds, the delegation tree, signed tags with their signers, roles skipped as expired or below threshold, and findings ranked by urgency. Exit 0 all clear, 1 a finding within --warn-within, 2 a repository could not be verified. --json prints one document, --html FILE writes a self-contained page. See docs/report.md (notary-ts extension).`,
+    example: `notary-ts ${S} report example.com/app example.com/api --warn-within 30d --html trust-report.html`,
+  },
+  migrate: {
+    long: `Moves a repository's trust data to another notary server or to a directory any static web server can serve (file://DIR): verifies the source completely, replaces the keys the source server held with new ones in a new root version signed with your root key, carries targets and delegations over with their signatures, and publishes so that clients which pinned the old root follow with no action. The plan (and the keys it needs) is printed before any passphrase is asked; --dry-run prints only the plan. An interrupted migration is resumed by running it again. See docs/migrating-off-hosted-notary.md (notary-ts extension).`,
+    example: `notary-ts migrate docker.io/team/app --from https://notary.docker.io --to https://notary.example.com:4443 --dry-run
+notary-ts migrate docker.io/team/app --from https://notary.docker.io --to file:///srv/trust`,
+  },
+  'refresh-timestamp': {
+    long: 'Re-signs the timestamp (and the snapshot when it is due) of a repository served from a directory (file://DIR), so its trust data never expires; run it from cron or a CI schedule with the repository passphrase in the environment (notary-ts extension).',
+    example: `notary-ts refresh-timestamp docker.io/team/app --to file:///srv/trust`,
+  },
+  mirror: {
+    long: 'Keeps a verified, read-only copy of a repository in a directory (for consumers without keys): the copy is verified as it is taken and records when and from where (notary-ts extension).',
+    example: `notary-ts mirror docker.io/team/app --from https://notary.docker.io --to file:///srv/mirror`,
+  },
+  audit: {
+    long: 'Verifies a mirror as of the time it was taken (or --as-of) and lists its targets, or looks one up, with a warning that expiry is judged at that time and later revocations are not known (notary-ts extension).',
+    example: `notary-ts audit docker.io/team/app --from file:///srv/mirror
+notary-ts audit docker.io/team/app v1.2 --from file:///srv/mirror --as-of 2026-12-01T00:00:00Z`,
+  },
 };

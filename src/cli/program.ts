@@ -159,6 +159,10 @@ const GROUPS: Record<string, { short: string; long: string }> = {
     short: 'Operates on delegations.',
     long: 'Operations on delegations: list, add or remove delegated roles (targets/NAME) with their keys and paths, and purge a key from every delegation. Changes are staged until published (or -p).',
   },
+  admission: {
+    short: 'Kubernetes admission webhook enforcing a signing policy (notary-ts).',
+    long: 'The deploy gate as a Kubernetes admission webhook: serve answers AdmissionReviews, denying images the signing policy refuses and pinning the rest to their verified digests (notary-ts extension; see docs/deploy-gate.md).',
+  },
   cosign: {
     short: 'Co-signs a role that needs several signatures (notary-ts).',
     long: 'Threshold signing of a targets role through a file passed between signers: prepare writes the next version of the role with the staged changes, sign adds signatures, status shows them, publish uploads once the threshold is met (notary-ts extension).',
@@ -408,7 +412,8 @@ Examples:
       return 0;
     } catch (err) {
       if (err instanceof ExitCode) {
-        if (json) emit({ error: { code: 'ABORTED', message: `exit ${err.code}`, where: null } });
+        // A command that wrote its document and chose its exit code (report, trust verify): that document.
+        if (json) emit(result ? result.value : { error: { code: 'ABORTED', message: `exit ${err.code}`, where: null } });
         return err.code;
       }
       const explained = explainFailure(ctx, err);

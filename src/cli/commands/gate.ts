@@ -69,7 +69,7 @@ export const trustVerifyCommand: Command = {
     }
     const allowed = decisions.every((d) => d.allowed);
     if (ctx.json) {
-      ctx.print(JSON.stringify({ allowed, images: decisions.map(decisionJson) }) + '\n');
+      ctx.result({ allowed, images: decisions.map(decisionJson) });
     } else {
       for (const d of decisions) {
         if (d.allowed && d.pinned) ctx.print(`${d.image} -> ${d.pinned}\n`);

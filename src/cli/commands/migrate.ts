@@ -103,7 +103,7 @@ const migrateCommand: Command = {
       const options = { source, destination, keyStore, crypto, progress: say, warn: (m: string) => ctx.log.warn(m), env: ctx.io.env, ...(newGun ? { newGun } : {}) };
       const plan = { ...(await planMigration(options)), from };
       if (ctx.flags['dry-run']) {
-        if (ctx.json) ctx.print(JSON.stringify(plan) + '\n');
+        if (ctx.json) ctx.result(plan);
         else ctx.print(describePlan(plan));
         return;
       }
@@ -112,7 +112,7 @@ const migrateCommand: Command = {
       assertKeysHeld(plan);
       const result = await executeMigration(plan, options);
       if (ctx.json) {
-        ctx.print(JSON.stringify({ gun, from, to, rootVersion: result.rootVersion, timestampVersion: result.timestampVersion, snapshotVersion: result.snapshotVersion, alreadyDone: result.alreadyDone }) + '\n');
+        ctx.result({ gun, from, to, rootVersion: result.rootVersion, timestampVersion: result.timestampVersion, snapshotVersion: result.snapshotVersion, alreadyDone: result.alreadyDone });
         return;
       }
       ctx.print(
@@ -152,7 +152,7 @@ const refreshCommand: Command = {
       timestampExpiryDays: Number(ctx.flags['expiry-days'] ?? 14),
       warn: (m) => ctx.log.warn(m),
     });
-    if (ctx.json) ctx.print(JSON.stringify({ gun, ...result }) + '\n');
+    if (ctx.json) ctx.result({ gun, ...result });
     else ctx.print(`Refreshed ${gun}: timestamp v${result.timestampVersion} expires ${result.timestampExpires}${result.snapshotResigned ? `; snapshot re-signed as v${result.snapshotVersion}` : ''}\n`);
   },
 };
@@ -181,7 +181,7 @@ const mirrorCommand: Command = {
         progress: progress(ctx),
         log: { warn: (m) => ctx.log.warn(m), debug: (m) => ctx.log.debug(m) },
       });
-      if (ctx.json) ctx.print(JSON.stringify(record) + '\n');
+      if (ctx.json) ctx.result(record);
       else ctx.print(`Mirrored ${gun} from ${from} (root v${record.rootVersion}, timestamp v${record.timestampVersion}, verified at ${record.verifiedAt})\n`);
     } finally {
       await remote.close();
@@ -214,13 +214,13 @@ const auditCommand: Command = {
     const hex = (b64: string | undefined) => (b64 === undefined ? '' : toHex(fromBase64(b64) ?? new Uint8Array()));
     if (ctx.args[1] !== undefined) {
       const t = await repo.lookup(ctx.args[1]);
-      if (ctx.json) ctx.print(JSON.stringify({ asOf: at.toISOString(), name: t.name, digest: hex(t.hashes['sha256']), size: t.length, role: t.role }) + '\n');
+      if (ctx.json) ctx.result({ asOf: at.toISOString(), name: t.name, digest: hex(t.hashes['sha256']), size: t.length, role: t.role });
       else ctx.print(`${t.name} sha256:${hex(t.hashes['sha256'])} ${t.length}\n`);
       return;
     }
     const targets = await repo.listTargets();
     if (ctx.json) {
-      ctx.print(JSON.stringify({ asOf: at.toISOString(), targets: targets.map((t) => ({ name: t.name, digest: hex(t.hashes['sha256']), size: t.length, role: t.role })) }) + '\n');
+      ctx.result({ asOf: at.toISOString(), targets: targets.map((t) => ({ name: t.name, digest: hex(t.hashes['sha256']), size: t.length, role: t.role })) });
       return;
     }
     ctx.print(formatTable(['NAME', 'DIGEST', 'SIZE (BYTES)', 'ROLE'], targets.map((t) => [t.name, hex(t.hashes['sha256']), String(t.length), t.role])));

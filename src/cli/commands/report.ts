@@ -77,7 +77,8 @@ export const reportCommand: Command = {
     });
     const htmlFile = ctx.flags['html'] as string | undefined;
     if (htmlFile) await writeFileAtomic(resolve(ctx.io.cwd, htmlFile), renderReportHtml(report));
-    ctx.print(ctx.json ? JSON.stringify(report, null, 2) + '\n' : renderReportText(report, formatTable));
+    if (ctx.json) ctx.result(report);
+    else ctx.print(renderReportText(report, formatTable));
     throw new ExitCode(report.exitCode);
   },
 };
