@@ -27,7 +27,7 @@ import { decodePkcs1RsaPrivateKey, encodePkcs1RsaPrivateKey } from '../src/core/
 import { DEFAULT_EXPIRY_DAYS, expiresAfterDays } from '../src/core/time.js';
 import { MAX_TRIES_PER_KEY } from '../src/core/verify.js';
 import { nodeCryptoBackend as crypto } from '../src/crypto/node.js';
-import { MemoryMetadataCache } from '../src/node/cache.js';
+import { FileMetadataCache, MemoryMetadataCache } from '../src/node/cache.js';
 import { decodeKeyFile } from '../src/node/keyfile.js';
 import { TrustedRepository, type MetadataRemote } from '../src/repository/reader.js';
 import { BACKENDS } from './support/backends.js';
@@ -214,6 +214,25 @@ describe('duplicate key IDs and signatures (defect 3)', () => {
     big.set(ts, 0);
     files.set('timestamp', big);
     expect((await refusal(loadCollection((n) => files.get(n), { gun, crypto, clock }))).code).toBe('LENGTH_EXCEEDED');
+  });
+});
+
+describe('size caps on the cache path (defect 3)', () => {
+  it('a cached file over its cap is refused before it is read (LENGTH_EXCEEDED)', async () => {
+    const dir = tempDir();
+    try {
+      const cache = new FileMetadataCache(dir, gun);
+      await cache.set('timestamp', utf8Encode('{}'));
+      await cache.set('targets', utf8Encode('{}'));
+      // Sparse files: the size is what counts, nothing is written.
+      await fs.truncate(join(cache.dir, 'timestamp.json'), (1 << 20) + 1);
+      await fs.truncate(join(cache.dir, 'targets.json'), (100 << 20) + 1);
+      expect((await refusal(cache.get('timestamp'))).code).toBe('LENGTH_EXCEEDED');
+      expect((await refusal(cache.get('targets'))).code).toBe('LENGTH_EXCEEDED');
+      expect(await cache.get('snapshot')).toBeUndefined();
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -281,7 +281,44 @@ function deepValue(n) {
 }
 const DEEP = '\u0001deep';
 
+/** JSON text of any depth (JSON.stringify recurses; a mutant parsed from deep text can be deeper). */
+function stringifyIterative(root) {
+  const out = [];
+  const stack = [{ v: root }];
+  while (stack.length) {
+    const item = stack.pop();
+    if (item.raw !== undefined) {
+      out.push(item.raw);
+      continue;
+    }
+    const v = item.v;
+    if (v === null || typeof v !== 'object') {
+      out.push(JSON.stringify(v) ?? 'null');
+      continue;
+    }
+    const entries = Array.isArray(v) ? v.map((x) => [undefined, x]) : Object.keys(v).filter((k) => v[k] !== undefined).map((k) => [k, v[k]]);
+    const close = Array.isArray(v) ? ']' : '}';
+    stack.push({ raw: close });
+    for (let i = entries.length - 1; i >= 0; i--) {
+      stack.push({ v: entries[i][1] });
+      const sep = i > 0 ? ',' : '';
+      stack.push({ raw: sep + (entries[i][0] === undefined ? '' : JSON.stringify(entries[i][0]) + ':') });
+    }
+    stack.push({ raw: Array.isArray(v) ? '[' : '{' });
+  }
+  return out.join('');
+}
+
 function toJson(value) {
+  try {
+    return toJsonRecursive(value);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    return { text: stringifyIterative(value), deep: true };
+  }
+}
+
+function toJsonRecursive(value) {
   let deep = false;
   const text = JSON.stringify(value, (k, v) => {
     if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.prototype.hasOwnProperty.call(v, DEEP)) {
@@ -923,8 +960,8 @@ export async function runCase(seed, index, options = {}) {
   try {
     input = await makeInput(seed, index, options);
   } catch (err) {
-    // The generator itself must not fail; if it does, the harness is what is broken.
-    return { input: { kind: 'generator', seed, index }, result: { outcome: 'untyped', code: 'GENERATOR', message: String(err?.stack ?? err) } };
+    // The generator itself failed: a harness problem, reported apart from the library's outcomes.
+    return { input: { kind: 'generator', seed, index }, result: { outcome: 'harness', code: err?.name ?? 'Error', message: String(err?.stack ?? err) } };
   }
   const result = await runInput(input);
   return { input, result };

@@ -51,6 +51,7 @@ async function main() {
   let done = 0;
   let untyped = 0;
   let violations = 0;
+  let harness = 0;
   const saved = [];
   const end = o.start + o.cases;
   // Case i goes to worker i mod W; a replaced worker resumes after the hung case.
@@ -110,6 +111,7 @@ async function main() {
     done++;
     if (r.outcome === 'untyped') untyped++;
     if (r.outcome === 'violation') violations++;
+    if (r.outcome === 'harness') harness++;
     const t = Date.now();
     if (t - lastPrint > 10_000) {
       lastPrint = t;
@@ -142,6 +144,7 @@ async function main() {
       ratePerSecond: Math.round((done / seconds) * 10) / 10,
       untyped,
       violations,
+      harnessErrors: harness,
       accepted: sum(counts, 'accepted'),
       refused: sum(counts, 'refused'),
       counts,

@@ -13,8 +13,8 @@ for (let i = from; i < end; i += step) {
   const { input, result } = await runCase(seed, i, { cliEvery });
   Atomics.store(progress, 1, 0);
   batch.push({ kind: input.kind, outcome: result.outcome, code: result.code });
-  if (result.outcome === 'untyped' || result.outcome === 'violation') {
-    const file = saveRegression(out, seed, i, input, result);
+  if (result.outcome === 'untyped' || result.outcome === 'violation' || result.outcome === 'harness') {
+    const file = saveRegression(result.outcome === 'harness' ? out + '/harness-errors' : out, seed, i, input, result);
     parentPort.postMessage({ type: 'saved', file });
     process.stderr.write(`case ${i} (${input.kind}): ${result.outcome} ${result.code}: ${(result.message ?? '').split('\n')[0]}\n`);
   }

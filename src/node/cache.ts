@@ -4,7 +4,8 @@
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { NotaryError } from '../core/errors.js';
+import { HashError, NotaryError } from '../core/errors.js';
+import { MAX_SIZES } from '../core/trusted.js';
 import { readFileIfExists, writeFileAtomic } from './fs-atomic.js';
 
 /** Where a repository's metadata lives; also guards against GUNs that would escape the trust_dir. */
@@ -38,7 +39,14 @@ export class FileMetadataCache implements MetadataCache {
     return join(this.dir, `${role}.json`);
   }
 
-  get(role: string): Promise<Uint8Array | undefined> {
+  async get(role: string): Promise<Uint8Array | undefined> {
+    // Notary's caps before reading: a cached file is no more trusted than a download (and a huge one
+    // would be read whole into memory before the state machine could refuse it).
+    const max = role === 'timestamp' ? MAX_SIZES.timestamp : MAX_SIZES.other;
+    const size = await this.size(role);
+    if (size !== undefined && size > max) {
+      throw new HashError('LENGTH_EXCEEDED', `cached ${role} is ${size} bytes, more than the ${max} Notary allows`, { where: role });
+    }
     return readFileIfExists(this.path(role));
   }
 
@@ -46,7 +54,8 @@ export class FileMetadataCache implements MetadataCache {
     try {
       return (await fs.stat(this.path(role))).size;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
       throw err;
     }
   }
