@@ -37,7 +37,7 @@ import { MemoryMetadataCache } from '../node/cache.js';
 import { DirectoryRemote } from '../node/directory-remote.js';
 import type { KeyStore } from '../node/keystore.js';
 import { TrustedRepository, type MetadataRemote } from '../repository/reader.js';
-import type { PublishingRemote } from '../repository/writer.js';
+import { keysOf, type PublishingRemote } from '../repository/writer.js';
 import { ensurePingable, killSwitch, layoutFiles, readLayoutFile, tufDir, writeLayout } from './layout.js';
 import type { VerifiedSource } from './source.js';
 
@@ -121,15 +121,6 @@ export interface MigrationResult {
   readonly timestampVersion: number;
   readonly snapshotVersion: number;
   readonly alreadyDone: boolean;
-}
-
-function keysOf(root: RootSigned, role: string): Map<string, KeyJson> {
-  const out = new Map<string, KeyJson>();
-  for (const id of root.roles?.[role]?.keyids ?? []) {
-    const key = root.keys?.[id];
-    if (key) out.set(id, key);
-  }
-  return out;
 }
 
 /** Signers for every key of `keys` the key store holds (a refused passphrase counts as not held). */

@@ -18,20 +18,12 @@ import { Metadata, type KeyJson, type RootSigned } from '../core/metadata.js';
 import { DAY_MS, DEFAULT_EXPIRY_DAYS, expiresAfterDays, goTimeToDate } from '../core/time.js';
 import { MemoryMetadataCache } from '../node/cache.js';
 import { DirectoryRemote } from '../node/directory-remote.js';
+import { keysOf } from '../repository/writer.js';
 import { readFileIfExists, writeFileAtomic } from '../node/fs-atomic.js';
 import type { KeyStore } from '../node/keystore.js';
 import { TrustedRepository, type MetadataRemote } from '../repository/reader.js';
 import { ensurePingable, layoutFiles, tufDir, writeLayout } from './layout.js';
 import { loadVerifiedSource, type VerifiedSource } from './source.js';
-
-function keysOf(root: RootSigned, role: string): Map<string, KeyJson> {
-  const out = new Map<string, KeyJson>();
-  for (const id of root.roles?.[role]?.keyids ?? []) {
-    const key = root.keys?.[id];
-    if (key) out.set(id, key);
-  }
-  return out;
-}
 
 async function signersFor(keyStore: KeyStore, root: RootSigned, role: string, crypto: CryptoBackend): Promise<MetadataSigner[]> {
   const out: MetadataSigner[] = [];

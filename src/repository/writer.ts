@@ -603,7 +603,8 @@ function normalKey(key: KeyJson): KeyJson {
   return publicKeyJson(key.keytype, key.keyval.public);
 }
 
-function keysOf(root: RootSigned, role: string): Map<string, KeyJson> {
+/** The keys a root lists for one of its roles, by key ID, as stored (for signing with them). */
+export function keysOf(root: RootSigned, role: string): Map<string, KeyJson> {
   const out = new Map<string, KeyJson>();
   for (const id of root.roles?.[role]?.keyids ?? []) {
     const key = root.keys?.[id];
