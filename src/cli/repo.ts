@@ -73,7 +73,8 @@ export async function openForReading(ctx: CommandContext, gun: string): Promise<
     return { repo, close: () => repo.cacheWritten() };
   }
   // As the Go CLI: the ping decides whether we are online (src/repository/online.ts).
-  const repo = await openOnline({ remote: await remoteFor(ctx, config, gun), open, log, unreachable: (err) => ctx.log.error(err.message) });
+  const cachedBefore = new FileMetadataCache(config.trustDir, gun).get('root').then((b) => b !== undefined);
+  const repo = await openOnline({ remote: await remoteFor(ctx, config, gun), open, log, cachedBefore, unreachable: (err) => ctx.log.error(err.message) });
   return {
     repo,
     close: async () => {

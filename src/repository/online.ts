@@ -24,6 +24,12 @@ export interface OnlineOpenOptions {
   /** Opens the repository with this remote (undefined: offline, from the cache) and logger. */
   open(remote: MetadataRemote | undefined, log: ReaderLogger): Promise<TrustedRepository>;
   readonly log: ReaderLogger;
+  /**
+   * Whether trust data for the repository was cached before this open began. Only such a cache may stand in
+   * for an unreachable server: the update racing the ping may have completed (and cached) before the ping
+   * failed, and Go, which pings first, would then have failed — so must we. Default: assume it was.
+   */
+  readonly cachedBefore?: Promise<boolean>;
   /** How the ping's failure is reported (Go: one error-level line); default `log.warn`. */
   readonly unreachable?: (err: RemoteError) => void;
 }
@@ -41,6 +47,8 @@ function asRemoteError(err: unknown, serverUrl: string): RemoteError {
 
 export async function openOnline(options: OnlineOpenOptions): Promise<TrustedRepository> {
   const { remote, log } = options;
+  const cachedBefore = options.cachedBefore ?? Promise.resolve(true);
+  cachedBefore.catch(() => {});
   // Warnings of the online update wait for the ping: shown if it succeeds, dropped if it fails.
   let verdict: boolean | undefined;
   const held: string[] = [];
@@ -72,6 +80,7 @@ export async function openOnline(options: OnlineOpenOptions): Promise<TrustedRep
   await remote.abort();
   const discarded = await online;
   if ('repo' in discarded) await discarded.repo.cacheWritten();
+  if (!(await cachedBefore.catch(() => false))) throw offlineError(pingError);
   try {
     return await options.open(undefined, log);
   } catch (err) {

@@ -77,7 +77,8 @@ export async function openRepository(options: OpenRepositoryOptions): Promise<Tr
     });
   try {
     if (remote instanceof NotaryRemote) {
-      return await openOnline({ remote, open, log: options.log ?? { warn: () => {}, debug: () => {} } });
+      const cachedBefore = cache.get('root').then((b) => b !== undefined);
+      return await openOnline({ remote, open, cachedBefore, log: options.log ?? { warn: () => {}, debug: () => {} } });
     }
     return await open(remote, options.log);
   } catch (err) {
