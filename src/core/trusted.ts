@@ -131,6 +131,14 @@ export class TrustedMetadataSet {
   get snapshot(): Metadata<'Snapshot'> | undefined {
     return this.snapshotMetadata;
   }
+  /** Every file trusted so far, by role name: root, timestamp and snapshot once admitted, then targets roles. */
+  files(): [string, Metadata][] {
+    const out: [string, Metadata][] = [['root', this.rootMetadata]];
+    if (this.timestampMetadata) out.push(['timestamp', this.timestampMetadata]);
+    if (this.snapshotMetadata) out.push(['snapshot', this.snapshotMetadata]);
+    for (const [name, role] of this.targetsRoles) out.push([name, role.metadata]);
+    return out;
+  }
   get targets(): TrustedRole | undefined {
     return this.targetsRoles.get('targets');
   }

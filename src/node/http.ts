@@ -72,6 +72,30 @@ export interface AuthChallenge {
   readonly params: Readonly<Record<string, string>>;
 }
 
+/** The challenge a client answers: Bearer (token from its realm), else Basic. */
+export interface ChosenChallenge {
+  readonly scheme: 'bearer' | 'basic';
+  readonly realm?: string;
+  readonly service?: string;
+}
+
+/**
+ * The strongest usable challenge among those a 401 carried (a Bearer with a realm, else Basic), as docker and
+ * Notary choose, and whether it differs from the one answered before (then a retry can help); undefined when
+ * none is usable.
+ */
+export function chooseChallenge(previous: ChosenChallenge | undefined, challenges: readonly AuthChallenge[]): { next: ChosenChallenge; changed: boolean } | undefined {
+  const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params['realm']);
+  const next: ChosenChallenge | undefined = bearer
+    ? { scheme: 'bearer', realm: bearer.params['realm']!, ...(bearer.params['service'] !== undefined ? { service: bearer.params['service'] } : {}) }
+    : challenges.some((c) => c.scheme === 'basic')
+      ? { scheme: 'basic' }
+      : undefined;
+  if (!next) return undefined;
+  const changed = !previous || previous.scheme !== next.scheme || previous.realm !== next.realm || previous.service !== next.service;
+  return { next, changed };
+}
+
 /**
  * Parses one or more `WWW-Authenticate` header values (RFC 7235: `Scheme k=v, k="quoted", ...`, several
  * challenges separated by commas).

@@ -20,7 +20,7 @@ import { joinBytes } from '../core/bytes.js';
 import { HashError, NotaryError, RemoteError, type ErrorCode } from '../core/errors.js';
 import { keySchema, type KeyJson } from '../core/metadata.js';
 import type { Credentials } from './credentials.js';
-import { buildMultipart, parseWwwAuthenticate, type AuthChallenge } from './http.js';
+import { buildMultipart, chooseChallenge, parseWwwAuthenticate, type AuthChallenge, type ChosenChallenge } from './http.js';
 import type { ReadLimit } from './read-limit.js';
 
 export const MiB = 1 << 20;
@@ -244,11 +244,6 @@ interface Exchange {
   readonly signal?: AbortSignal;
 }
 
-interface ChallengeState {
-  readonly scheme: 'bearer' | 'basic';
-  readonly realm?: string;
-  readonly service?: string;
-}
 
 interface CachedToken {
   promise: Promise<string>;
@@ -291,7 +286,7 @@ export class NotaryRemote {
   private readonly userAgent: string;
   private readonly credentialSource: CredentialSource | undefined;
   private credentialsPromise: Promise<Credentials | undefined> | undefined;
-  private challenge: ChallengeState | undefined;
+  private challenge: ChosenChallenge | undefined;
   private readonly tokens = new Map<string, CachedToken>();
   /** Accesses for which an anonymous attempt already failed: go straight to credentials next time. */
   private readonly anonymousRefused = new Set<Access>();
@@ -584,16 +579,10 @@ export class NotaryRemote {
 
   /** Records the strongest usable challenge; returns whether our auth state changed. */
   private learn(challenges: readonly AuthChallenge[]): boolean {
-    const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params.realm);
-    const next: ChallengeState | undefined = bearer
-      ? { scheme: 'bearer', realm: bearer.params.realm!, ...(bearer.params.service !== undefined ? { service: bearer.params.service } : {}) }
-      : challenges.some((c) => c.scheme === 'basic')
-        ? { scheme: 'basic' }
-        : undefined;
-    if (!next) return false;
-    const prev = this.challenge;
-    this.challenge = next;
-    return !prev || prev.scheme !== next.scheme || prev.realm !== next.realm || prev.service !== next.service;
+    const chosen = chooseChallenge(this.challenge, challenges);
+    if (!chosen) return false;
+    this.challenge = chosen.next;
+    return chosen.changed;
   }
 
   private async authHeader(access: Access, withCreds: boolean): Promise<{ header: string | undefined; cachedKey?: string }> {
@@ -620,7 +609,7 @@ export class NotaryRemote {
   }
 
   /** docker/distribution's token fetch: GET realm?account&scope&service (Basic auth), or OAuth refresh. */
-  private async fetchToken(ch: ChallengeState, scope: string, creds: Credentials | undefined, entry: CachedToken): Promise<string> {
+  private async fetchToken(ch: ChosenChallenge, scope: string, creds: Credentials | undefined, entry: CachedToken): Promise<string> {
     let realm: URL;
     try {
       realm = new URL(ch.realm ?? '');

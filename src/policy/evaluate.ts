@@ -124,11 +124,7 @@ export function checkPinnedRoot(set: TrustedMetadataSet, pinned: ReadonlySet<str
 /** Refuses when any trusted role expires before `at + windowMs`. */
 export function checkFreshness(set: TrustedMetadataSet, at: Date, windowMs: number): void {
   const limit = at.getTime() + windowMs;
-  const roles: [string, { expires: { unixSeconds: number } }][] = [['root', set.root]];
-  if (set.timestamp) roles.push(['timestamp', set.timestamp]);
-  if (set.snapshot) roles.push(['snapshot', set.snapshot]);
-  for (const [name, trusted] of set.roles) roles.push([name, trusted.metadata]);
-  for (const [name, md] of roles) {
+  for (const [name, md] of set.files()) {
     const expires = md.expires.unixSeconds * 1000;
     if (expires < limit) {
       throw new PolicyError('EXPIRES_SOON', `${name} of ${set.gun} expires at ${new Date(expires).toISOString()}, within the rule's freshness window`, {

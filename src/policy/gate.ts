@@ -21,7 +21,7 @@ import { parseNormalizedNamed, type ImageReference } from '../images/reference.j
 import { resolveTrustTarget, trustDirectory } from '../images/trust-settings.js';
 import type { RemoteTlsOptions } from '../node/remote.js';
 import { evaluateRule, pinnedKeyIds, type TrustedImage } from './evaluate.js';
-import { PolicyError, ruleFor, type Action, type Policy, type Rule } from './policy.js';
+import { parsePolicy, PolicyError, ruleFor, type Action, type Policy, type Rule } from './policy.js';
 
 export interface Decision {
   /** The image as asked. */
@@ -259,15 +259,11 @@ export class Gate {
 }
 
 function earliestExpiry(set: TrustedMetadataSet): number {
-  let min = set.root.expires.unixSeconds * 1000;
-  for (const md of [set.timestamp, set.snapshot]) if (md) min = Math.min(min, md.expires.unixSeconds * 1000);
-  for (const r of set.roles.values()) min = Math.min(min, r.metadata.expires.unixSeconds * 1000);
-  return min;
+  return Math.min(...set.files().map(([, md]) => md.expires.unixSeconds * 1000));
 }
 
 /** Reads and parses a policy file; errors are PolicyError naming the file. */
 export async function loadPolicyFile(file: string): Promise<Policy> {
-  const { parsePolicy } = await import('./policy.js');
   let text: string;
   try {
     text = await readFile(file, 'utf8');

@@ -24,7 +24,7 @@ import { createHash } from 'node:crypto';
 import { Agent, type Dispatcher } from 'undici';
 import { HashError, NotaryError, RemoteError, type ErrorCode } from '../core/errors.js';
 import type { Credentials } from '../node/credentials.js';
-import { parseWwwAuthenticate, type AuthChallenge } from '../node/http.js';
+import { chooseChallenge, parseWwwAuthenticate, type AuthChallenge, type ChosenChallenge } from '../node/http.js';
 import type { CredentialSource, RemoteTlsOptions } from '../node/remote.js';
 
 export const MANIFEST_MEDIA_TYPES = {
@@ -145,11 +145,6 @@ function bareMediaType(v: string | undefined): string | undefined {
   return v?.split(';')[0]?.trim().toLowerCase();
 }
 
-interface Challenge {
-  readonly scheme: 'bearer' | 'basic';
-  readonly realm?: string;
-  readonly service?: string;
-}
 
 interface CachedToken {
   readonly token: string;
@@ -176,7 +171,7 @@ export class RegistryClient {
   private readonly userAgent: string;
   private readonly credentialSource: CredentialSource | undefined;
   private credentialsPromise: Promise<Credentials | undefined> | undefined;
-  private challenge: Challenge | undefined;
+  private challenge: ChosenChallenge | undefined;
   private pinged: Promise<void> | undefined;
   private readonly tokens = new Map<string, CachedToken>();
   private closed = false;
@@ -315,16 +310,10 @@ export class RegistryClient {
   }
 
   private learn(challenges: readonly AuthChallenge[]): boolean {
-    const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params.realm);
-    const next: Challenge | undefined = bearer
-      ? { scheme: 'bearer', realm: bearer.params.realm!, ...(bearer.params.service !== undefined ? { service: bearer.params.service } : {}) }
-      : challenges.some((c) => c.scheme === 'basic')
-        ? { scheme: 'basic' }
-        : undefined;
-    if (!next) return false;
-    const prev = this.challenge;
-    this.challenge = next;
-    return !prev || prev.scheme !== next.scheme || prev.realm !== next.realm || prev.service !== next.service;
+    const chosen = chooseChallenge(this.challenge, challenges);
+    if (!chosen) return false;
+    this.challenge = chosen.next;
+    return chosen.changed;
   }
 
   private async authorization(scope: string, fresh: boolean, signal: AbortSignal | undefined): Promise<string | undefined> {
@@ -344,7 +333,7 @@ export class RegistryClient {
   }
 
   /** docker/distribution's token fetch: GET realm?account&scope&service (Basic auth), or OAuth refresh. */
-  private async fetchToken(ch: Challenge, scope: string, creds: Credentials | undefined, signal: AbortSignal | undefined): Promise<CachedToken> {
+  private async fetchToken(ch: ChosenChallenge, scope: string, creds: Credentials | undefined, signal: AbortSignal | undefined): Promise<CachedToken> {
     let realm: URL;
     try {
       realm = new URL(ch.realm ?? '');

@@ -75,6 +75,9 @@ export interface OpenOptions {
   readonly deferCacheWrites?: boolean;
 }
 
+/** Notary's words when the cached timestamp stands in for one the server could not give. */
+const CACHED_TIMESTAMP_WARNING = 'Error while downloading remote metadata, using cached timestamp - this might not be the latest version available remotely';
+
 const FALLBACK_CODES = new Set(['NOT_FOUND', 'NETWORK', 'TIMEOUT', 'SERVER_ERROR', 'OFFLINE']);
 const silent: ReaderLogger = { warn: () => {}, debug: () => {} };
 
@@ -205,7 +208,7 @@ export class TrustedRepository {
       // once per open, though the update may run twice (after a root refresh)
       if (!this.warnedCachedTimestamp) {
         this.warnedCachedTimestamp = true;
-        this.log.warn('Error while downloading remote metadata, using cached timestamp - this might not be the latest version available remotely');
+        this.log.warn(CACHED_TIMESTAMP_WARNING);
       }
       set.updateTimestamp(cachedTimestamp);
     }
@@ -363,7 +366,7 @@ export class TrustedRepository {
       } catch (err) {
         if (!(err instanceof NotaryError && FALLBACK_CODES.has(err.code))) throw err;
         if (this.unexpired()) {
-          this.log.warn('Error while downloading remote metadata, using cached timestamp - this might not be the latest version available remotely');
+          this.log.warn(CACHED_TIMESTAMP_WARNING);
           return false;
         }
       }
@@ -378,8 +381,7 @@ export class TrustedRepository {
   /** Whether every trusted file is still unexpired by the repository's clock. */
   private unexpired(): boolean {
     const now = this.set.now.getTime() / 1000;
-    const files = [this.set.root, this.set.timestamp, this.set.snapshot, ...[...this.set.roles.values()].map((r) => r.metadata)];
-    return files.every((md) => md === undefined || md.expires.unixSeconds > now);
+    return this.set.files().every(([, md]) => md.expires.unixSeconds > now);
   }
 
   /** Releases the remote's connections. */

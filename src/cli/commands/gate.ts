@@ -30,7 +30,7 @@ function decisionJson(d: Decision) {
           size: d.verified.length,
           ...(d.verified.tag !== undefined ? { tag: d.verified.tag } : {}),
           roles: d.verified.roles,
-          signers: d.verified.signers.map((s) => ({ role: s.role, keys: s.keys })),
+          signers: d.verified.signers,
           pinned: d.pinned,
         }
       : {}),

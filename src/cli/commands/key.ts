@@ -58,6 +58,16 @@ async function openStore(ctx: CommandContext, retriever: PassphraseRetriever = r
   );
 }
 
+/** A key file named on the command line, as text; a file that cannot be read is Go's `open FILE: …` line. */
+async function readKeyFileArgument(ctx: CommandContext, file: string): Promise<string> {
+  try {
+    return await fs.readFile(resolve(ctx.io.cwd, file), 'latin1');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CliError(`open ${file}: ${code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`);
+  }
+}
+
 function usageError(ctx: CommandContext, message: string): never {
   ctx.usage();
   throw new CliError(message);
@@ -157,13 +167,7 @@ const keyImport: Command = {
     const store = await openStore(ctx);
     const before = new Set((await store.list()).map((k) => k.keyId));
     for (const file of ctx.args) {
-      let text: string;
-      try {
-        text = await fs.readFile(resolve(ctx.io.cwd, file), 'latin1');
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        throw new CliError(`open ${file}: ${code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`);
-      }
+      const text = await readKeyFileArgument(ctx, file);
       await store.importKeys(text, {
         fallbackRole: String(ctx.flags['role'] ?? ''),
         fallbackGun: String(ctx.flags['gun'] ?? ''),
@@ -318,13 +322,7 @@ async function importOntoToken(ctx: CommandContext): Promise<void> {
   const retriever = retrieverFor(ctx);
   const keys: Array<{ file: string; privateKey: ReturnType<typeof decodeKeyFile>; role: string; gun: string }> = [];
   for (const file of ctx.args) {
-    let text: string;
-    try {
-      text = await fs.readFile(resolve(ctx.io.cwd, file), 'latin1');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new CliError(`open ${file}: ${code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`);
-    }
+    const text = await readKeyFileArgument(ctx, file);
     const info = readKeyFileInfo(text, file);
     const role = info.role || String(ctx.flags['role'] ?? '') || 'delegation';
     const gun = info.gun || String(ctx.flags['gun'] ?? '');
